@@ -1,0 +1,39 @@
+"""The data shipped with spillmap (see shapefiles/README.md)."""
+
+from __future__ import annotations
+
+from importlib.resources import as_file, files
+from pathlib import Path
+
+import geopandas as gpd
+
+from ._io import read_layer
+
+__all__ = ["shipped_path", "read_china_layer", "CHINA_LAYER", "CHINA_ID", "CHINA_NAME"]
+
+#: File, layer, id and name columns of the shipped prefecture layer.
+CHINA_LAYER = ("china_prefectures.gpkg", "prefectures")
+CHINA_ID = "code"
+CHINA_NAME = "name"
+
+
+def shipped_path(filename: str) -> Path:
+    """Path of a file shipped in ``spillmap.shapefiles`` (e.g. ``"china_prefectures.gpkg"``)."""
+    resource = files("spillmap.shapefiles") / filename
+    with as_file(resource) as path:  # installed packages are plain folders
+        if not Path(path).exists():
+            raise FileNotFoundError(f"spillmap ships no file '{filename}'; reinstall spillmap.")
+        return Path(path)
+
+
+def read_china_layer(*, sample_only: bool = True) -> gpd.GeoDataFrame:
+    """China's prefecture-level units (EPSG:4326), id column ``code``, names in ``name``.
+
+    With ``sample_only`` (default) Hong Kong, Macau and Taiwan, flagged
+    ``in_sample == 0``, are left out, as in the Broadband China studies.
+    """
+    filename, layer = CHINA_LAYER
+    frame = read_layer(shipped_path(filename), CHINA_ID, layer=layer)
+    if sample_only:
+        frame = frame[frame["in_sample"] == 1].reset_index(drop=True)
+    return frame

@@ -1,0 +1,1 @@
+"""Spatial panel and difference-in-differences estimators (spillmap.models)."""

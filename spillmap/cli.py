@@ -1,0 +1,221 @@
+"""Command-line interface: ``spillmap``.
+
+The only module that prints. Heavy libraries (geopandas, libpysal, spreg)
+are imported inside the commands so ``spillmap --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import warnings
+from collections.abc import Iterator
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+app = typer.Typer(
+    help="Spatial difference-in-differences on real map layers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class WeightsKind(str, Enum):
+    inverse = "inverse"
+    ring = "ring"
+    knn = "knn"
+    queen = "queen"
+    rook = "rook"
+
+
+class Islands(str, Enum):
+    error = "error"
+    keep = "keep"
+    drop = "drop"
+
+
+class Method(str, Enum):
+    geodesic = "geodesic"
+    planar = "planar"
+
+
+def _console(stderr: bool = False):  # noqa: ANN202 - rich imported lazily
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def _reported() -> Iterator[None]:
+    """Show spillmap warnings in yellow; turn spillmap errors into one red line and exit 1."""
+    from spillmap.errors import SpillmapError, SpillmapWarning
+
+    err = _console(stderr=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SpillmapWarning)
+        try:
+            yield
+        except SpillmapError as exc:
+            _flush(caught, err)
+            err.print(f"[bold red]error:[/] {exc}", markup=True)
+            raise typer.Exit(code=1) from None
+        except PermissionError as exc:
+            _flush(caught, err)
+            err.print(f"[bold red]error:[/] cannot write '{exc.filename}': permission denied; "
+                      "choose a folder you can write to (--out).", markup=True)
+            raise typer.Exit(code=1) from None
+        _flush(caught, err)
+
+
+def _flush(caught: list[warnings.WarningMessage], err) -> None:  # noqa: ANN001
+    from spillmap.errors import SpillmapWarning
+
+    for w in caught:
+        if issubclass(w.category, SpillmapWarning):
+            err.print(f"[yellow]warning:[/] {w.message}", markup=True)
+    caught.clear()
+
+
+LayerOpt = Annotated[
+    Optional[Path],
+    typer.Option("--layer", help="Boundary layer (.shp/.gpkg/.geojson); default: the shipped China prefectures."),
+]
+IdOpt = Annotated[Optional[str], typer.Option("--id", help="Unit id column (default 'code' for the shipped layer).")]
+NameOpt = Annotated[Optional[str], typer.Option("--name", help="Column of unit names used in messages.")]
+LayerNameOpt = Annotated[Optional[str], typer.Option("--layer-name", help="Layer inside a GeoPackage.")]
+EncodingOpt = Annotated[Optional[str], typer.Option("--encoding", help="Shapefile .dbf codec, e.g. gb18030.")]
+CrsOpt = Annotated[Optional[str], typer.Option("--crs", help="CRS for a layer file that declares none, e.g. EPSG:4326.")]
+
+
+def _load_layer(layer, id_col, layer_name, encoding, crs, name_col):  # noqa: ANN001, ANN202
+    from spillmap import gis
+
+    if layer is None:
+        return gis.read_china_layer(), gis.CHINA_ID, name_col or gis.CHINA_NAME
+    if id_col is None:
+        from spillmap.errors import MissingColumnError
+
+        raise MissingColumnError(f"Name the unit id column of '{layer}' with --id.")
+    frame = gis.read_layer(layer, id_col, layer=layer_name, encoding=encoding, crs=crs)
+    return frame, id_col, name_col
+
+
+@app.command()
+def weights(
+    layer: LayerOpt = None,
+    id_col: IdOpt = None,
+    name_col: NameOpt = None,
+    layer_name: LayerNameOpt = None,
+    encoding: EncodingOpt = None,
+    crs: CrsOpt = None,
+    kind: Annotated[WeightsKind, typer.Option(help="Weights type.")] = WeightsKind.inverse,
+    ring: Annotated[
+        Optional[tuple[float, float]],
+        typer.Option(help="Distance ring INNER OUTER in km, (INNER, OUTER]; implies --kind ring."),
+    ] = None,
+    cutoff: Annotated[Optional[float], typer.Option(help="Cutoff in km for inverse distance.")] = None,
+    alpha: Annotated[float, typer.Option(help="Distance-decay exponent: weight = km ** -alpha.")] = 1.0,
+    binary: Annotated[bool, typer.Option("--binary", help="Ring weights 1 instead of inverse distance.")] = False,
+    k: Annotated[int, typer.Option(help="Neighbours for --kind knn.")] = 5,
+    method: Annotated[Method, typer.Option(help="Distance: geodesic (ellipsoid) or planar.")] = Method.geodesic,
+    islands: Annotated[Islands, typer.Option(help="Units without neighbours: error, keep (zero rows), drop.")] = Islands.keep,
+    out: Annotated[Optional[Path], typer.Option(help="Write the weights (.gal, .gwt or .npz).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Build spatial weights for a layer and print n, neighbours, distances and islands."""
+    with _reported():
+        from spillmap import gis
+        from spillmap import weights as sw
+
+        frame, id_col, name_col = _load_layer(layer, id_col, layer_name, encoding, crs, name_col)
+        chosen = WeightsKind.ring if ring is not None else kind
+        if chosen in (WeightsKind.queen, WeightsKind.rook):
+            graph = sw.build_contiguity(
+                frame, id_col, rook=chosen is WeightsKind.rook, islands=islands.value, name_col=name_col
+            )
+            dist = None
+            description = f"{chosen.value} contiguity"
+        else:
+            need = ring[1] if ring is not None else cutoff
+            dist = gis.pairwise_distances(
+                frame, id_col, method=method.value, max_km=need if chosen is not WeightsKind.knn else None,
+                name_col=name_col,
+            )
+            if chosen is WeightsKind.ring:
+                if ring is None:
+                    raise typer.BadParameter("--kind ring needs --ring INNER OUTER (km).")
+                graph = sw.build_ring(dist, ring[0], ring[1], weight="binary" if binary else "inverse",
+                                      alpha=alpha, islands=islands.value)
+                description = f"{ring[0]:g}–{ring[1]:g} km ring ({'binary' if binary else f'km^-{alpha:g}'})"
+            elif chosen is WeightsKind.knn:
+                graph = sw.build_knn(dist, k)
+                description = f"{k} nearest neighbours"
+            else:
+                graph = sw.build_inverse_distance(dist, alpha=alpha, cutoff_km=cutoff, islands=islands.value)
+                description = f"inverse distance km^-{alpha:g}" + (f" within {cutoff:g} km" if cutoff else "")
+        summary = sw.summarize_weights(graph, dist, description=f"{description}, {method.value} distances")
+        if out is not None:
+            sw.write_weights(graph, out)
+        if as_json:
+            typer.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
+        else:
+            _print_summary(summary, out)
+
+
+def _print_summary(summary, out: Path | None) -> None:  # noqa: ANN001
+    from rich.table import Table
+
+    table = Table(title=summary.description, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("units", str(summary.n))
+    table.add_row("links", str(summary.n_links))
+    table.add_row(
+        "neighbours",
+        f"mean {summary.mean_neighbours:.2f}, min {summary.min_neighbours}, max {summary.max_neighbours}",
+    )
+    if summary.min_km is not None:
+        table.add_row("link distance", f"{summary.min_km:.1f} – {summary.max_km:.1f} km")
+    table.add_row("symmetric", "yes" if summary.symmetric else "no")
+    table.add_row("islands", str(len(summary.islands)) + (": " + ", ".join(summary.islands) if summary.islands else ""))
+    if out is not None:
+        table.add_row("written", str(out))
+    _console().print(table)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Output folder (created if missing).")] = Path("out"),
+    band_km: Annotated[float, typer.Option(help="Width of the distance rings summarised, km.")] = 50.0,
+    max_km: Annotated[float, typer.Option(help="Outer edge of the last ring, km.")] = 600.0,
+) -> None:
+    """Run the main job on the shipped China layer and pilot table; write results to --out."""
+    with _reported():
+        from spillmap.pipeline import run_demo
+
+        written = run_demo(out, band_km=band_km, max_km=max_km)
+        console = _console()
+        console.print(f"[bold green]spillmap demo[/] wrote {len(written)} files to {out}/")
+        for path in written:
+            console.print(f"  {path}")
+
+
+@app.command()
+def version() -> None:
+    """Print the spillmap version."""
+    from spillmap import __version__
+
+    typer.echo(__version__)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
