@@ -27,6 +27,7 @@ __all__ = [
     "build_economic_geographic",
     "row_standardize",
     "graph_from_pairs",
+    "sorted_graph",
 ]
 
 IslandPolicy = Literal["error", "keep", "drop"]
@@ -106,9 +107,28 @@ def graph_from_pairs(
         w = np.concatenate([w, np.zeros(len(isolated))])
         order = np.lexsort((neighbor, focal))
         focal, neighbor, w = focal[order], neighbor[order], w[order]
-    index = pd.MultiIndex.from_arrays([ids[focal], ids[neighbor]], names=["focal", "neighbor"])
-    adjacency = pd.Series(w.astype(float), index=index, name="weight")
-    return Graph(adjacency, transformation="O", is_sorted=True)
+    if len(isolated) and islands == "drop":
+        kept = np.flatnonzero(has_neighbour)
+        remap = np.full(n, -1)
+        remap[kept] = np.arange(len(kept))
+        ids, focal, neighbor = ids[kept], remap[focal], remap[neighbor]
+    return sorted_graph(ids, focal, neighbor, w)
+
+
+def sorted_graph(
+    ids: np.ndarray, focal: np.ndarray, neighbor: np.ndarray, weight: np.ndarray, transformation: str = "O"
+) -> Graph:
+    """Graph from positions into ``ids``, already sorted by (focal, neighbor) position.
+
+    The MultiIndex is built from ``ids`` as levels and the positions as
+    codes, which is the canonical order libpysal requires when it is told
+    the adjacency is sorted (ids that never occur as a neighbour keep their
+    place).
+    """
+    levels = pd.Index(ids)
+    index = pd.MultiIndex(levels=[levels, levels], codes=[focal, neighbor], names=["focal", "neighbor"])
+    adjacency = pd.Series(np.asarray(weight, dtype=float), index=index, name="weight")
+    return Graph(adjacency, transformation=transformation, is_sorted=True)
 
 
 def build_inverse_distance(

@@ -14,6 +14,8 @@ from spillmap._files import atomic_path
 from spillmap.errors import WeightsFileError
 from spillmap.gis._validate import format_ids
 
+from ._build import sorted_graph
+
 __all__ = ["read_weights", "write_weights", "WEIGHTS_SUFFIXES"]
 
 WEIGHTS_SUFFIXES = (".gal", ".gwt", ".npz", ".csv")
@@ -106,12 +108,9 @@ def align_ids(graph: Graph, ids: Sequence[object], *, where: str = "the weights"
     focal = rank[have.get_indexer(adj.index.get_level_values("focal"))]
     neighbor = rank[have.get_indexer(adj.index.get_level_values("neighbor"))]
     sort = np.lexsort((neighbor, focal))
-    values = wanted.to_numpy()
-    index = pd.MultiIndex.from_arrays(
-        [values[focal[sort]], values[neighbor[sort]]], names=["focal", "neighbor"]
+    return sorted_graph(
+        wanted.to_numpy(), focal[sort], neighbor[sort], adj.to_numpy()[sort], graph.transformation
     )
-    adjacency = pd.Series(adj.to_numpy()[sort].astype(float), index=index, name="weight")
-    return Graph(adjacency, transformation=graph.transformation, is_sorted=True)
 
 
 def _write_npz(graph: Graph, path: Path) -> None:
@@ -136,11 +135,7 @@ def _read_npz(path: Path) -> Graph:
             raise WeightsFileError(f"'{path}' is not a spillmap weights .npz (written by write_weights).")
         raw = data["ids"]
         ids = raw.astype(object) if raw.dtype.kind == "U" else raw
-        index = pd.MultiIndex.from_arrays(
-            [ids[data["focal"]], ids[data["neighbor"]]], names=["focal", "neighbor"]
-        )
-        adjacency = pd.Series(data["weight"], index=index, name="weight")
-        return Graph(adjacency, transformation=str(data["transformation"]), is_sorted=True)
+        return sorted_graph(ids, data["focal"], data["neighbor"], data["weight"], str(data["transformation"]))
 
 
 def _read_csv(path: Path) -> Graph:
