@@ -18,7 +18,7 @@ from spillmap.errors import (
     MissingIdError,
 )
 
-__all__ = ["validate_layer", "require_columns", "format_ids"]
+__all__ = ["validate_layer", "validate_ids", "require_columns", "format_ids"]
 
 #: How many ids an error message lists before it says "and N more".
 MAX_LISTED = 12
@@ -48,25 +48,14 @@ def require_columns(frame: pd.DataFrame, columns: Sequence[str], where: str) -> 
         )
 
 
-def validate_layer(
-    frame: gpd.GeoDataFrame,
-    id_col: str,
-    *,
-    repair: bool = True,
-    where: str = "the layer",
-) -> gpd.GeoDataFrame:
-    """Check ids and polygon geometries; return a copy with invalid ones repaired.
+def validate_ids(frame: pd.DataFrame, id_col: str, *, where: str = "the layer") -> None:
+    """Check that ``id_col`` exists and holds one unique, non-empty id per row.
 
     Raises
     ------
-    MissingColumnError
-        ``id_col`` is not a column.
-    MissingIdError
-        Some rows have no id (rows are listed, 1-based in file order).
-    DuplicateIdError
-        Some ids occur more than once (ids and their rows are listed).
-    GeometryError
-        Missing or empty geometries, or non-polygon geometries (listed by id).
+    MissingColumnError, MissingIdError, DuplicateIdError
+        Naming the column, the empty rows (1-based) or the repeated ids and
+        their rows.
     """
     require_columns(frame, [id_col], where)
     ids = frame[id_col]
@@ -91,6 +80,30 @@ def validate_layer(
             f"{listed}{more}. Dissolve the parts (e.g. QGIS 'Dissolve' by "
             f"'{id_col}') or choose a unique id column."
         )
+
+
+def validate_layer(
+    frame: gpd.GeoDataFrame,
+    id_col: str,
+    *,
+    repair: bool = True,
+    where: str = "the layer",
+) -> gpd.GeoDataFrame:
+    """Check ids and polygon geometries; return a copy with invalid ones repaired.
+
+    Raises
+    ------
+    MissingColumnError
+        ``id_col`` is not a column.
+    MissingIdError
+        Some rows have no id (rows are listed, 1-based in file order).
+    DuplicateIdError
+        Some ids occur more than once (ids and their rows are listed).
+    GeometryError
+        Missing or empty geometries, or non-polygon geometries (listed by id).
+    """
+    validate_ids(frame, id_col, where=where)
+    ids = frame[id_col]
 
     geoms = frame.geometry.array
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)

@@ -132,6 +132,10 @@ def weights(
         from spillmap import gis
         from spillmap import weights as sw
 
+        from spillmap.errors import IslandWarning
+
+        # the summary names the islands; no need to warn about them as well
+        warnings.simplefilter("ignore", IslandWarning)
         frame, id_col, name_col = _load_layer(layer, id_col, layer_name, encoding, crs, name_col)
         chosen = WeightsKind.ring if ring is not None else kind
         if chosen in (WeightsKind.queen, WeightsKind.rook):

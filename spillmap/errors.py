@@ -24,6 +24,8 @@ __all__ = [
     "IslandWarning",
     "WeightsFileError",
     "PilotTableError",
+    "PilotTableReadError",
+    "PilotMatchWarning",
 ]
 
 
@@ -88,3 +90,11 @@ class WeightsFileError(WeightsError, OSError):
 
 class PilotTableError(SpillmapError, ValueError):
     """A pilot (treatment) table is malformed or cannot be joined to a layer."""
+
+
+class PilotTableReadError(PilotTableError, OSError):
+    """A pilot table file is missing or unreadable."""
+
+
+class PilotMatchWarning(SpillmapWarning):
+    """Some pilot-table entries map to no unit of the layer and were left out."""

@@ -1,0 +1,100 @@
+"""The spillmap command line (typer CliRunner).
+
+Cases: `weights --ring 150 300` on the shipped layer names its islands by
+code and name; `--json` gives the same summary as JSON; knn/queen/inverse
+kinds; `--out` writes a weights file that reads back; a missing layer file,
+a missing --id, a wrong id column and a bad island policy each give one
+clear message naming the thing and exit non-zero; `demo --out` writes the
+layer, weights and summaries, and an unwritable --out leaves nothing.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from spillmap.cli import app
+
+
+@pytest.fixture(scope="module")
+def runner():
+    return CliRunner()
+
+
+def test_ring_names_islands(runner):
+    result = runner.invoke(app, ["weights", "--ring", "150", "300"])
+    assert result.exit_code == 0, result.output
+    assert "150–300 km ring" in result.output
+    summary = json.loads(runner.invoke(app, ["weights", "--ring", "150", "300", "--json"]).output)
+    assert summary["n_islands"] == len(summary["islands"]) > 0
+    for label in summary["islands"]:
+        code, name = label.split(" ", 1)
+        assert len(code) == 6 and code.isdigit() and name
+        assert code in result.output
+    assert 150 < summary["min_km"] <= summary["max_km"] <= 300
+
+
+@pytest.mark.parametrize("args", [["--kind", "knn", "--k", "4"], ["--kind", "queen"], ["--cutoff", "400"]])
+def test_other_kinds(runner, args):
+    result = runner.invoke(app, ["weights", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["n"] > 300
+    if args[1] == "knn":
+        assert summary["min_neighbours"] == summary["max_neighbours"] == 4
+
+
+def test_out_writes_weights(runner, tmp_path):
+    from spillmap.weights import read_weights
+
+    out = tmp_path / "ring.npz"
+    result = runner.invoke(app, ["weights", "--ring", "0", "200", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert read_weights(out).n > 300
+
+
+def test_bad_inputs_give_one_clear_message(runner, tmp_path, grid):
+    result = runner.invoke(app, ["weights", "--layer", str(tmp_path / "none.gpkg"), "--id", "uid"])
+    assert result.exit_code == 1 and "none.gpkg' does not exist" in result.output
+    layer = tmp_path / "grid.gpkg"
+    grid.to_file(layer)
+    result = runner.invoke(app, ["weights", "--layer", str(layer)])
+    assert result.exit_code == 1 and "--id" in result.output
+    result = runner.invoke(app, ["weights", "--layer", str(layer), "--id", "adcode"])
+    assert result.exit_code == 1 and "has no column 'adcode'; its columns are: uid, name, value" in result.output
+    assert "Traceback" not in result.output
+    result = runner.invoke(app, ["weights", "--islands", "ignore"])
+    assert result.exit_code == 2 and "ignore" in result.output
+
+
+def test_islands_error_policy(runner, tmp_path, grid):
+    layer = tmp_path / "grid.gpkg"
+    grid.to_file(layer)
+    result = runner.invoke(app, ["weights", "--layer", str(layer), "--id", "uid", "--name", "name",
+                                 "--ring", "0", "50", "--islands", "error"])
+    assert result.exit_code == 1
+    assert "9 of 9 units have no neighbour under the 0–50 km ring: 'g00 格00'" in result.output
+
+
+def test_demo_writes_outputs(runner, tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(["layer.gpkg", "weights_inverse.npz", "weights_inverse.gwt", "weights_summary.json",
+                            "rings.csv", "pilots_unmatched.csv"])
+    report = json.loads((out / "weights_summary.json").read_text())
+    assert report["weights"]["n_islands"] == 0
+    assert sum(report["layer"]["treated_by_year"].values()) > 100
+    assert len(report["rings"]) == 12
+
+
+def test_demo_unusable_out(runner, tmp_path):
+    blocker = tmp_path / "report.txt"
+    blocker.write_text("a file, not a folder")
+    result = runner.invoke(app, ["demo", "--out", str(blocker / "out")])
+    assert result.exit_code == 1 and "Cannot create the output folder" in result.output
+    assert "report.txt" in result.output and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.txt"]
