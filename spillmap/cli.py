@@ -113,6 +113,11 @@ def weights(
     layer_name: LayerNameOpt = None,
     encoding: EncodingOpt = None,
     crs: CrsOpt = None,
+    points: Annotated[
+        Optional[Path],
+        typer.Option(help="Point layer of city seats joined to the units by id (instead of centroids)."),
+    ] = None,
+    points_id: Annotated[Optional[str], typer.Option(help="Id column of --points (default: --id).")] = None,
     kind: Annotated[WeightsKind, typer.Option(help="Weights type.")] = WeightsKind.inverse,
     ring: Annotated[
         Optional[tuple[float, float]],
@@ -146,8 +151,16 @@ def weights(
             description = f"{chosen.value} contiguity"
         else:
             need = ring[1] if ring is not None else cutoff
+            located = frame
+            if points is not None:
+                import pyogrio
+
+                seats = pyogrio.read_dataframe(points)
+                located = gis.representative_points(frame, id_col, points=seats, points_id_col=points_id)
+                if name_col:
+                    located[name_col] = frame[name_col].to_numpy()
             dist = gis.pairwise_distances(
-                frame, id_col, method=method.value, max_km=need if chosen is not WeightsKind.knn else None,
+                located, id_col, method=method.value, max_km=need if chosen is not WeightsKind.knn else None,
                 name_col=name_col,
             )
             if chosen is WeightsKind.ring:

@@ -46,6 +46,27 @@ def test_other_kinds(runner, args):
         assert summary["min_neighbours"] == summary["max_neighbours"] == 4
 
 
+def test_city_seats_replace_centroids(runner, tmp_path, make_grid):
+    from spillmap import gis
+
+    layer = make_grid()
+    path = tmp_path / "grid.gpkg"
+    layer.to_file(path)
+    seats = gis.representative_points(layer, "uid").rename(columns={"uid": "seat"})
+    seats["geometry"] = seats.geometry.translate(0.4, 0.4)  # seats in the north-east of each cell
+    seats.to_file(tmp_path / "seats.gpkg")
+    args = ["weights", "--layer", str(path), "--id", "uid", "--kind", "knn", "--k", "1", "--json"]
+    base = json.loads(runner.invoke(app, args).output)
+    moved = runner.invoke(app, [*args, "--points", str(tmp_path / "seats.gpkg"), "--points-id", "seat"])
+    assert moved.exit_code == 0, moved.output
+    # the seats are the centroids shifted equally, so nearest-neighbour distances change only slightly
+    assert json.loads(moved.output)["min_km"] != base["min_km"]
+    missing = seats.iloc[:5]
+    missing.to_file(tmp_path / "few.gpkg")
+    bad = runner.invoke(app, [*args, "--points", str(tmp_path / "few.gpkg"), "--points-id", "seat"])
+    assert bad.exit_code == 1 and "no point for 4 unit(s) of the layer" in bad.output
+
+
 def test_out_writes_weights(runner, tmp_path):
     from spillmap.weights import read_weights
 
