@@ -1,1 +1,34 @@
-"""Spatial panel and difference-in-differences estimators (spillmap.models)."""
+"""Fixed-effects spatial panel estimators (spillmap.models).
+
+:func:`fit_spatial_panel` fits SAR, SEM, SDM, SDEM and SLX models with unit,
+time or two-way fixed effects by concentrated maximum likelihood, with the
+Lee–Yu (2010) transformation (default for two-way effects), analytic
+standard errors, and direct/indirect/total effects with simulated or
+delta-method inference. :func:`prepare_weights` decomposes a weights matrix
+once so that sweeps and placebo runs refit cheaply.
+"""
+
+from ._effects import EffectsResult
+from ._fe import FixedEffects
+from ._lm import panel_lm_tests
+from ._ml import Model
+from ._panel import PanelData, panel_arrays, parse_formula
+from ._results import SpatialPanelResult, Summary, TestResult
+from ._weights import PreparedWeights, prepare_weights
+from .api import fit_spatial_panel
+
+__all__ = [
+    "fit_spatial_panel",
+    "prepare_weights",
+    "panel_lm_tests",
+    "PreparedWeights",
+    "SpatialPanelResult",
+    "EffectsResult",
+    "Summary",
+    "TestResult",
+    "PanelData",
+    "panel_arrays",
+    "parse_formula",
+    "FixedEffects",
+    "Model",
+]

@@ -26,6 +26,11 @@ __all__ = [
     "PilotTableError",
     "PilotTableReadError",
     "PilotMatchWarning",
+    "PanelShapeError",
+    "CollinearityError",
+    "EstimationError",
+    "ConvergenceError",
+    "WeightsAssumptionWarning",
 ]
 
 
@@ -98,3 +103,23 @@ class PilotTableReadError(PilotTableError, OSError):
 
 class PilotMatchWarning(SpillmapWarning):
     """Some pilot-table entries map to no unit of the layer and were left out."""
+
+
+class PanelShapeError(SpillmapError, ValueError):
+    """A panel is unbalanced, has missing values, or does not match the weights."""
+
+
+class CollinearityError(PanelShapeError):
+    """Regressors are constant or perfectly collinear after removing fixed effects."""
+
+
+class EstimationError(SpillmapError, RuntimeError):
+    """An estimate cannot be returned (e.g. ρ outside its stable interval)."""
+
+
+class ConvergenceError(EstimationError):
+    """The likelihood could not be maximised."""
+
+
+class WeightsAssumptionWarning(SpillmapWarning):
+    """The weights break an assumption of the estimator (e.g. rows not summing to one)."""

@@ -1,0 +1,177 @@
+"""Balanced long panels turned into (T, N) and (T, N, K) arrays aligned to the weights."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from spillmap.errors import MissingColumnError, PanelShapeError
+from spillmap.gis._validate import format_ids
+
+__all__ = ["PanelData", "panel_arrays", "parse_formula"]
+
+_NAME = r"[^\s~+]+"
+
+
+def parse_formula(formula: str) -> tuple[str, list[str]]:
+    """Split ``"y ~ x1 + x2"`` into ``("y", ["x1", "x2"])``.
+
+    Fixed effects are not written in the formula (use ``fe=``); column names
+    may hold any characters but whitespace, ``~`` and ``+``.
+    """
+    match = re.fullmatch(rf"\s*({_NAME})\s*~\s*({_NAME}(?:\s*\+\s*{_NAME})*)\s*", formula or "")
+    if not match:
+        raise PanelShapeError(
+            f"Cannot read the formula {formula!r}; write it as 'y ~ x1 + x2' "
+            "(column names joined by +, fixed effects via fe=)."
+        )
+    regressors = [name.strip() for name in match.group(2).split("+")]
+    duplicated = sorted({r for r in regressors if regressors.count(r) > 1})
+    if duplicated:
+        raise PanelShapeError(f"The formula names {format_ids(duplicated)} more than once.")
+    return match.group(1), regressors
+
+
+@dataclass(frozen=True, eq=False)
+class PanelData:
+    """A balanced panel as arrays; units in the weights' order, periods ascending.
+
+    Attributes
+    ----------
+    y
+        Outcome, shape (T, N).
+    x
+        Regressors, shape (T, N, K).
+    y_name, x_names
+        Column names.
+    ids, periods
+        Unit ids (N,) and periods (T,).
+    """
+
+    y: np.ndarray
+    x: np.ndarray
+    y_name: str
+    x_names: tuple[str, ...]
+    ids: np.ndarray
+    periods: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.y.shape[1]
+
+    @property
+    def t(self) -> int:
+        return self.y.shape[0]
+
+
+def panel_arrays(
+    data: pd.DataFrame,
+    *,
+    id_col: str,
+    time_col: str,
+    y: str,
+    x: Sequence[str],
+    ids: Sequence[object],
+    where: str = "the panel",
+) -> PanelData:
+    """Validate a long panel and reshape it to arrays in the order of ``ids``.
+
+    Raises
+    ------
+    MissingColumnError
+        A named column is absent.
+    PanelShapeError
+        Non-numeric or missing values, repeated (unit, period) rows, an
+        unbalanced panel, or units that do not match the weights' ids (each
+        message names the columns, units or periods).
+    """
+    columns = [id_col, time_col, y, *x]
+    missing = [c for c in dict.fromkeys(columns) if c not in data.columns]
+    if missing:
+        raise MissingColumnError(
+            f"{where} has no column {format_ids(missing)}; its columns are: "
+            f"{', '.join(map(str, data.columns))}."
+        )
+    frame = data[list(dict.fromkeys(columns))]
+    _check_numeric(frame, [y, *x], where)
+    _check_missing(frame, id_col, time_col, [y, *x], where)
+
+    keys = frame[[id_col, time_col]]
+    dup = keys[keys.duplicated(keep=False)]
+    if len(dup):
+        pairs = [f"({u}, {t})" for u, t in dup.drop_duplicates().itertuples(index=False)]
+        raise PanelShapeError(
+            f"{where} has {len(pairs)} (unit, period) pair(s) on more than one row, e.g. "
+            f"{', '.join(pairs[:5])}; keep one row per unit and period."
+        )
+
+    unit_text = frame[id_col].map(str)
+    weight_ids = pd.Index([str(i) for i in ids])
+    extra = sorted(set(unit_text) - set(weight_ids))
+    absent = [i for i in weight_ids if i not in set(unit_text)]
+    if extra or absent:
+        parts = []
+        if extra:
+            parts.append(f"{len(extra)} unit(s) of the panel have no row in the weights: {format_ids(extra)}")
+        if absent:
+            parts.append(f"{len(absent)} unit(s) of the weights have no rows in the panel: {format_ids(absent)}")
+        raise PanelShapeError(
+            f"{where} and the weights do not cover the same units ({'; '.join(parts)}). "
+            "Subset the weights to the panel's units (or the panel to the layer's) and rebuild."
+        )
+
+    periods = np.sort(frame[time_col].unique())
+    counts = frame.groupby(unit_text, sort=False)[time_col].nunique()
+    short = counts[counts < len(periods)]
+    if len(short):
+        raise PanelShapeError(
+            f"{where} is unbalanced: {len(short)} unit(s) lack some of the {len(periods)} periods "
+            f"(e.g. {format_ids(short.index.tolist())}). Spatial panel models need every unit in "
+            "every period; drop or fill those units."
+        )
+    if len(periods) < 2:
+        raise PanelShapeError(f"{where} has a single period; fixed-effects panel models need at least two.")
+
+    unit_pos = pd.Index(weight_ids).get_indexer(unit_text)
+    time_pos = pd.Index(periods).get_indexer(frame[time_col])
+    t, n = len(periods), len(weight_ids)
+    y_arr = np.empty((t, n))
+    y_arr[time_pos, unit_pos] = frame[y].to_numpy(dtype=float)
+    x_arr = np.empty((t, n, len(x)))
+    x_arr[time_pos, unit_pos, :] = frame[list(x)].to_numpy(dtype=float)
+    return PanelData(
+        y=y_arr, x=x_arr, y_name=y, x_names=tuple(x), ids=np.asarray(ids), periods=periods
+    )
+
+
+def _check_numeric(frame: pd.DataFrame, columns: Sequence[str], where: str) -> None:
+    bad = [c for c in dict.fromkeys(columns) if not pd.api.types.is_numeric_dtype(frame[c])]
+    if bad:
+        raise PanelShapeError(
+            f"{where}: column(s) {format_ids(bad)} are not numeric; convert them "
+            "(e.g. pandas.to_numeric) or dummy-code categories."
+        )
+
+
+def _check_missing(frame: pd.DataFrame, id_col: str, time_col: str, columns: Sequence[str], where: str) -> None:
+    for key in (id_col, time_col):
+        if frame[key].isna().any():
+            rows = (np.flatnonzero(frame[key].isna().to_numpy()) + 1).tolist()
+            raise PanelShapeError(f"{where}: column '{key}' is empty on rows {format_ids(rows)} (1-based).")
+    values = frame[list(dict.fromkeys(columns))]
+    nan = values.isna() | ~np.isfinite(values.to_numpy(dtype=float))
+    if nan.to_numpy().any():
+        per_col = nan.sum()
+        per_col = per_col[per_col > 0]
+        first = frame.loc[nan.any(axis=1), [id_col, time_col]].head(5)
+        examples = ", ".join(f"({u}, {t})" for u, t in first.itertuples(index=False))
+        raise PanelShapeError(
+            f"{where} has missing or infinite values: "
+            + ", ".join(f"'{c}' {n} row(s)" for c, n in per_col.items())
+            + f"; e.g. at (unit, period) {examples}. Impute or drop those units "
+            "(the panel must stay balanced)."
+        )
