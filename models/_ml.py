@@ -201,6 +201,7 @@ def _concentrated(design: Design, w: PreparedWeights):
 # ----------------------------------------------------------------- lag models
 
 def _fit_lag(y, wy, z, names, w, design, model, panel, durbin_idx) -> RawFit:
+    _check_identified(y, wy, design.fe)
     b0, b1 = _ols(z, y, wy)
     zf = _flat(z)
     e0 = y.ravel() - zf @ b0
@@ -219,6 +220,16 @@ def _fit_lag(y, wy, z, names, w, design, model, panel, durbin_idx) -> RawFit:
         residuals=resid.reshape(y.shape), fitted=(y.ravel() - resid).reshape(y.shape),
         y_within=y, n_x=len(panel.x_names), durbin_idx=durbin_idx,
     )
+
+
+def _check_identified(y: np.ndarray, wy: np.ndarray, fe: str) -> None:
+    norm = float(np.linalg.norm(y) * np.linalg.norm(wy))
+    if norm == 0.0 or 1.0 - abs(float(y.ravel() @ wy.ravel())) / norm < COLLINEAR_TOL:
+        raise EstimationError(
+            f"ρ is not identified: after removing the {fe} fixed effects W·y is proportional to y "
+            "(e.g. every unit neighbours every other with equal weight, and time effects absorb "
+            "the common part). Use weights with local structure (distance bands, contiguity)."
+        )
 
 
 def _lag_traces(w: PreparedWeights, rho: float, design: Design) -> tuple[float, float, float]:

@@ -125,7 +125,7 @@ def panel_arrays(
         )
 
     periods = np.sort(frame[time_col].unique())
-    counts = frame.groupby(unit_text, sort=False)[time_col].nunique()
+    counts = frame.groupby(unit_text, sort=False)[time_col].nunique().reindex(weight_ids)
     short = counts[counts < len(periods)]
     if len(short):
         raise PanelShapeError(
