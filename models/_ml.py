@@ -153,7 +153,7 @@ def _check_collinear(z: np.ndarray, names: tuple[str, ...], fe: FixedEffects) ->
             "variable constant across units in each period under time effects). Drop them."
         )
     normed = flat / scale
-    _, r, perm = sla.qr(normed, mode="economic", pivoting=True)
+    r, perm = sla.qr(normed, mode="r", pivoting=True)
     diag = np.abs(np.diag(r))
     rank = int(np.sum(diag > COLLINEAR_TOL * diag[0] * 1e2)) if len(diag) else 0
     if rank < len(names):
@@ -232,25 +232,24 @@ def _check_identified(y: np.ndarray, wy: np.ndarray, fe: str) -> None:
         )
 
 
-def _lag_traces(w: PreparedWeights, rho: float, design: Design) -> tuple[float, float, float]:
-    """tr(G), tr(G²), tr(G'G), each reduced by the removed time dimension under Lee–Yu."""
+def _lag_terms(w: PreparedWeights, rho: float, design: Design, zb: np.ndarray | None = None):
+    """tr(G), tr(G²), tr(G'G) (each reduced by the removed time dimension under Lee–Yu) and G·zb."""
     tr_g, tr_g2 = w.traces(rho)
-    tr_gtg = w.frobenius_g(rho)
+    tr_gtg, gzb, colsum_sq = w.information_terms(rho, zb)
     if design.time_removed:
         tr_g -= 1.0 / (1.0 - rho)
         tr_g2 -= 1.0 / (1.0 - rho) ** 2
-        tr_gtg -= w.colsum_g_sq(rho) / w.n
-    return tr_g, tr_g2, tr_gtg
+        tr_gtg -= colsum_sq / w.n
+        if gzb is not None:
+            gzb = gzb - gzb.mean(axis=1, keepdims=True)
+    return tr_g, tr_g2, tr_gtg, gzb
 
 
 def _lag_information(z, beta, rho, sigma2, w, design) -> np.ndarray:
     """Information matrix of (β, ρ, σ²) for the lag model (Elhorst 2014; Lee & Yu 2010)."""
     zf = _flat(z)
     zb = (zf @ beta).reshape(z.shape[:2])  # (T, N)
-    gzb = w.solve(rho, w.matrix @ zb.T).T  # G = (I − ρW)⁻¹W per period
-    if design.time_removed:
-        gzb = gzb - gzb.mean(axis=1, keepdims=True)
-    tr_g, tr_g2, tr_gtg = _lag_traces(w, rho, design)
+    tr_g, tr_g2, tr_gtg, gzb = _lag_terms(w, rho, design, zb)
     k = zf.shape[1]
     info = np.zeros((k + 2, k + 2))
     info[:k, :k] = zf.T @ zf / sigma2
@@ -313,7 +312,7 @@ def _fit_error(y, z, names, w, design, model, panel, durbin_idx) -> RawFit:
     sigma2 = ssr / design.n_obs
     xs = zf - lam * lzf
     resid = (yf - lam * lyf) - xs @ beta
-    tr_g, tr_g2, tr_gtg = _lag_traces(w, lam, design)
+    tr_g, tr_g2, tr_gtg, _ = _lag_terms(w, lam, design)
     k = zf.shape[1]
     info = np.zeros((k + 2, k + 2))
     info[:k, :k] = xs.T @ xs / sigma2

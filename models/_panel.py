@@ -100,20 +100,16 @@ def panel_arrays(
     _check_numeric(frame, [y, *x], where)
     _check_missing(frame, id_col, time_col, [y, *x], where)
 
-    keys = frame[[id_col, time_col]]
-    dup = keys[keys.duplicated(keep=False)]
-    if len(dup):
-        pairs = [f"({u}, {t})" for u, t in dup.drop_duplicates().itertuples(index=False)]
-        raise PanelShapeError(
-            f"{where} has {len(pairs)} (unit, period) pair(s) on more than one row, e.g. "
-            f"{', '.join(pairs[:5])}; keep one row per unit and period."
-        )
+    unit_pos = _positions(frame[id_col], ids)
+    periods = np.sort(frame[time_col].unique())
+    time_pos = np.searchsorted(periods, frame[time_col].to_numpy())
+    t, n = len(periods), len(ids)
 
-    unit_text = frame[id_col].map(str)
-    weight_ids = pd.Index([str(i) for i in ids])
-    extra = sorted(set(unit_text) - set(weight_ids))
-    absent = [i for i in weight_ids if i not in set(unit_text)]
-    if extra or absent:
+    unknown = unit_pos < 0
+    present = np.bincount(unit_pos[~unknown], minlength=n) > 0
+    if unknown.any() or not present.all():
+        extra = sorted({str(u) for u in frame[id_col].to_numpy()[unknown]})
+        absent = [str(i) for i in np.asarray(ids, dtype=object)[~present]]
         parts = []
         if extra:
             parts.append(f"{len(extra)} unit(s) of the panel have no row in the weights: {format_ids(extra)}")
@@ -124,21 +120,27 @@ def panel_arrays(
             "Subset the weights to the panel's units (or the panel to the layer's) and rebuild."
         )
 
-    periods = np.sort(frame[time_col].unique())
-    counts = frame.groupby(unit_text, sort=False)[time_col].nunique().reindex(weight_ids)
-    short = counts[counts < len(periods)]
-    if len(short):
+    cell = unit_pos * t + time_pos
+    counts = np.bincount(cell, minlength=n * t)
+    if (counts > 1).any():
+        rows = np.flatnonzero(counts[cell] > 1)
+        pairs = list(dict.fromkeys(
+            f"({u}, {p})" for u, p in zip(frame[id_col].to_numpy()[rows], frame[time_col].to_numpy()[rows])
+        ))
         raise PanelShapeError(
-            f"{where} is unbalanced: {len(short)} unit(s) lack some of the {len(periods)} periods "
-            f"(e.g. {format_ids(short.index.tolist())}). Spatial panel models need every unit in "
-            "every period; drop or fill those units."
+            f"{where} has {len(pairs)} (unit, period) pair(s) on more than one row, e.g. "
+            f"{', '.join(pairs[:5])}; keep one row per unit and period."
         )
-    if len(periods) < 2:
+    if (counts == 0).any():
+        short = np.flatnonzero((counts.reshape(n, t) == 0).any(axis=1))
+        raise PanelShapeError(
+            f"{where} is unbalanced: {len(short)} unit(s) lack some of the {t} periods "
+            f"(e.g. {format_ids([str(i) for i in np.asarray(ids, dtype=object)[short]])}). Spatial panel "
+            "models need every unit in every period; drop or fill those units."
+        )
+    if t < 2:
         raise PanelShapeError(f"{where} has a single period; fixed-effects panel models need at least two.")
 
-    unit_pos = pd.Index(weight_ids).get_indexer(unit_text)
-    time_pos = pd.Index(periods).get_indexer(frame[time_col])
-    t, n = len(periods), len(weight_ids)
     y_arr = np.empty((t, n))
     y_arr[time_pos, unit_pos] = frame[y].to_numpy(dtype=float)
     x_arr = np.empty((t, n, len(x)))
@@ -146,6 +148,16 @@ def panel_arrays(
     return PanelData(
         y=y_arr, x=x_arr, y_name=y, x_names=tuple(x), ids=np.asarray(ids), periods=periods
     )
+
+
+def _positions(units: pd.Series, ids: Sequence[object]) -> np.ndarray:
+    """Position of each row's unit in ``ids`` (−1 if absent); ids match by value, else by text."""
+    index = pd.Index(list(ids))
+    pos = index.get_indexer(units.to_numpy())
+    if (pos < 0).any():
+        text = pd.Index([str(i) for i in ids])
+        pos = text.get_indexer(units.map(str).to_numpy())
+    return pos
 
 
 def _check_numeric(frame: pd.DataFrame, columns: Sequence[str], where: str) -> None:

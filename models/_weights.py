@@ -35,6 +35,9 @@ EIGEN_MAX_N = 5000
 #: Up to this many units, tr(G'G) for the information matrix is exact (one
 #: dense solve per fit); above it, a seeded Hutchinson estimate is used.
 DENSE_TRACE_MAX_N = 5000
+#: Up to this many units of a W similar to a symmetric matrix, eigenvectors are cached
+#: with the eigenvalues so refits compute tr(G'G) in O(N²) instead of an N×N solve.
+EIGENVECTOR_MAX_N = 2000
 #: Probes for the Hutchinson estimate of tr(G'G) beyond DENSE_TRACE_MAX_N.
 HUTCHINSON_PROBES = 200
 #: Relative tolerance for "rows sum to one" and "matrix is symmetric".
@@ -69,6 +72,7 @@ class PreparedWeights:
     transformation: str
     symmetric_base: tuple[sp.csr_array, np.ndarray] | None = field(default=None, repr=False)
     logdet_method: Literal["eigen", "lu"] = "eigen"
+    _uses: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n(self) -> int:
@@ -98,10 +102,7 @@ class PreparedWeights:
     def eigenvalues(self) -> np.ndarray:
         """Eigenvalues of W: real when W is similar to a symmetric matrix, else complex."""
         if self.symmetric_base is not None:
-            c, d = self.symmetric_base
-            scale = np.where(d > 0, 1.0 / np.sqrt(np.where(d > 0, d, 1.0)), 0.0)
-            sym = (sp.diags(scale) @ c @ sp.diags(scale)).toarray()
-            return sla.eigh(sym, eigvals_only=True, driver="evr")
+            return self._symmetric_spectrum
         dense = self.matrix.toarray()
         if np.allclose(dense, dense.T, rtol=0, atol=_TOL):
             return sla.eigh(dense, eigvals_only=True, driver="evr")
@@ -109,6 +110,35 @@ class PreparedWeights:
         if np.abs(values.imag).max(initial=0.0) < 1e-10:
             return np.sort(values.real)
         return values
+
+    @cached_property
+    def _symmetric_spectrum(self) -> np.ndarray:
+        """Eigenvalues of W from the symmetric S = D^-1/2 C D^-1/2 (islands add zeros)."""
+        sym, linked = self._symmetric_dense
+        values = sla.eigh(sym, eigvals_only=True, driver="evr")
+        return np.sort(np.concatenate([values, np.zeros(int((~linked).sum()))]))
+
+    @cached_property
+    def _symmetric_dense(self) -> tuple[np.ndarray, np.ndarray]:
+        c, d = self.symmetric_base  # type: ignore[misc]
+        linked = d > 0
+        scale = 1.0 / np.sqrt(d[linked])
+        sub = sp.csr_array(c)[linked][:, linked]
+        return (sp.diags(scale) @ sub @ sp.diags(scale)).toarray(), linked
+
+    @cached_property
+    def _frobenius_mix(self) -> tuple[np.ndarray, np.ndarray]:
+        """Eigenvalues λ of S and M with tr(G'G) = f'Mf, f = λ/(1 − ρλ).
+
+        W = D^-1/2 S D^1/2, so G = D^-1/2 Q F Q' D^1/2 and
+        tr(G'G) = Σ_kl f_k f_l (Q'D⁻¹Q)_kl (Q'DQ)_kl. Islands (d = 0) have zero rows and
+        columns in W and add nothing.
+        """
+        sym, linked = self._symmetric_dense
+        values, vectors = sla.eigh(sym, driver="evr")
+        d = self.symmetric_base[1][linked]  # type: ignore[index]
+        mix = (vectors.T @ (vectors / d[:, None])) * (vectors.T @ (vectors * d[:, None]))
+        return values, mix
 
     @cached_property
     def rho_bounds(self) -> tuple[float, float]:
@@ -181,14 +211,64 @@ class PreparedWeights:
         flat = arr.transpose(1, 0, 2).reshape(n, t * k)
         return (self.matrix @ flat).reshape(n, t, k).transpose(1, 0, 2)
 
-    def frobenius_g(self, rho: float) -> float:
-        """tr(G'G) = ‖W(I − ρW)⁻¹‖²_F: exact up to DENSE_TRACE_MAX_N units, else Hutchinson."""
-        if self.n <= DENSE_TRACE_MAX_N:
-            return float(np.sum(self.dense_g(rho) ** 2))
-        g = self.solve(rho, self.matrix @ self._probes())
-        return float(np.mean(np.sum(g * g, axis=0)))
+    def information_terms(
+        self, rho: float, zb: np.ndarray | None = None
+    ) -> tuple[float, np.ndarray | None, float]:
+        """tr(G'G), G·zb per period (for a (T, N) ``zb``) and ‖G'1‖², G = W(I − ρW)⁻¹.
 
-    def colsum_g_sq(self, rho: float) -> float:
+        Paths, fastest first:
+
+        - W similar to a symmetric matrix, at most EIGENVECTOR_MAX_N units, and
+          these weights used before: cached eigenvectors, tr(G'G) in O(N²);
+        - W similar to a symmetric matrix: one Cholesky inverse of the SPD
+          matrix I − ρS (S = D^-1/2 C D^-1/2), about N³ flops;
+        - otherwise one dense LU solve G = (I − ρW)⁻¹W (N ≤ DENSE_TRACE_MAX_N);
+        - above that, a seeded Hutchinson estimate of tr(G'G) and sparse solves.
+        """
+        if self.symmetric_base is not None and self.logdet_method == "eigen" and self.n <= EIGENVECTOR_MAX_N:
+            self._uses["information"] = self._uses.get("information", 0) + 1
+            if self._uses["information"] > 1:
+                values, mix = self._frobenius_mix
+                f = values / (1.0 - rho * values)
+                gzb = None if zb is None else self.solve(rho, self.matrix @ zb.T).T
+                return float(f @ mix @ f), gzb, self._colsum_g_sq_sparse(rho)
+        if self.symmetric_base is not None and self.n <= DENSE_TRACE_MAX_N:
+            return self._symmetric_dense_terms(rho, zb)
+        if self.n <= DENSE_TRACE_MAX_N:
+            g = self.dense_g(rho)
+            gzb = None if zb is None else (g @ zb.T).T
+            colsum = g.sum(axis=0)
+            return float(np.sum(g * g)), gzb, float(colsum @ colsum)
+        g = self.solve(rho, self.matrix @ self._probes())
+        gzb = None if zb is None else self.solve(rho, self.matrix @ zb.T).T
+        return float(np.mean(np.sum(g * g, axis=0))), gzb, self._colsum_g_sq_sparse(rho)
+
+    def _symmetric_dense_terms(self, rho: float, zb: np.ndarray | None) -> tuple[float, np.ndarray | None, float]:
+        sym, linked = self._symmetric_dense
+        d = self.symmetric_base[1][linked]  # type: ignore[index]
+        m = len(d)
+        a = np.eye(m) - rho * sym
+        chol, info = sla.lapack.dpotrf(a, lower=0)
+        if info != 0:
+            raise np.linalg.LinAlgError("I − ρS is not positive definite")
+        inv, info = sla.lapack.dpotri(chol, lower=0)
+        inv = np.triu(inv) + np.triu(inv, 1).T
+        if abs(rho) >= 1e-2:
+            s_tilde = (inv - np.eye(m)) / rho  # S(I − ρS)⁻¹ = ((I − ρS)⁻¹ − I)/ρ
+        else:
+            s_tilde = sym @ inv
+        root = np.sqrt(d)
+        weighted = s_tilde * (root[None, :] / root[:, None])  # G restricted to linked units
+        tr_gtg = float(np.sum(weighted * weighted))
+        colsum = np.zeros(self.n)
+        colsum[linked] = weighted.sum(axis=0)
+        gzb = None
+        if zb is not None:
+            gzb = np.zeros_like(zb, dtype=float)
+            gzb[:, linked] = zb[:, linked] @ weighted.T
+        return tr_gtg, gzb, float(colsum @ colsum)
+
+    def _colsum_g_sq_sparse(self, rho: float) -> float:
         """‖G'1‖² (squared column sums of G), via one sparse solve with W'."""
         c = self._solve_transposed(rho, np.asarray(self.matrix.T @ np.ones(self.n), dtype=float))
         return float(c @ c)

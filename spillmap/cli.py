@@ -205,6 +205,115 @@ def _print_summary(summary, out: Path | None) -> None:  # noqa: ANN001
     _console().print(table)
 
 
+class ModelKind(str, Enum):
+    sar = "sar"
+    sem = "sem"
+    sdm = "sdm"
+    sdem = "sdem"
+    slx = "slx"
+
+
+class FixedEffectsKind(str, Enum):
+    unit = "unit"
+    time = "time"
+    twoways = "twoways"
+
+
+@app.command()
+def fit(
+    panel: Annotated[Path, typer.Argument(help="Long panel: CSV, Parquet or Stata .dta.")],
+    weights_file: Annotated[
+        Path, typer.Option("--weights", "-w", help="Weights: .gal, .gwt, .npz, or a square CSV with ids as header.")
+    ],
+    formula: Annotated[str, typer.Option(help="'y ~ x1 + x2' (fixed effects via --fe).")],
+    id_col: Annotated[str, typer.Option("--id", help="Unit id column (must match the weights' ids).")],
+    time_col: Annotated[str, typer.Option("--time", help="Period column.")],
+    model: Annotated[ModelKind, typer.Option(help="sar, sem, sdm, sdem or slx.")] = ModelKind.sdm,
+    fe: Annotated[FixedEffectsKind, typer.Option(help="unit, time or twoways fixed effects.")] = FixedEffectsKind.twoways,
+    lee_yu: Annotated[
+        Optional[bool],
+        typer.Option("--lee-yu/--no-lee-yu", help="Lee–Yu transformation (default: on for twoways)."),
+    ] = None,
+    bias_correction: Annotated[
+        bool, typer.Option("--bias-correction", help="Lee–Yu bias-correction formula instead (SAR/SDM, twoways).")
+    ] = False,
+    durbin: Annotated[str, typer.Option(help="Regressors with W·x: 'all' or comma-separated names.")] = "all",
+    effects: Annotated[int, typer.Option(help="Simulation draws for direct/indirect/total effects (0: none).")] = 1000,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of the effect draws.")] = None,
+    engine: Annotated[str, typer.Option(help="native, or spreg (unit effects only).")] = "native",
+    no_standardize: Annotated[
+        bool, typer.Option("--no-standardize", help="Use the weights as given instead of row-standardising.")
+    ] = False,
+    out: Annotated[Optional[Path], typer.Option(help="Folder for coefficient and effects tables (CSV, Markdown, LaTeX).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the fit as one JSON object.")] = False,
+) -> None:
+    """Fit a fixed-effects spatial panel model (SAR/SEM/SDM/SDEM/SLX) from files."""
+    with _reported():
+        from spillmap._tables import read_table
+        from spillmap.models import fit_spatial_panel
+        from spillmap.weights import read_weights
+
+        data = read_table(panel)
+        if id_col not in data.columns:
+            from spillmap.errors import MissingColumnError
+
+            raise MissingColumnError(
+                f"'{panel}' has no column '{id_col}'; its columns are: {', '.join(map(str, data.columns))}."
+            )
+        graph = read_weights(weights_file, ids=list(dict.fromkeys(data[id_col].tolist())), ids_from="the panel")
+        result = fit_spatial_panel(
+            data, formula, id_col=id_col, time_col=time_col, weights=graph,
+            model=model.value, fe=fe.value, lee_yu=lee_yu, bias_correction=bias_correction,
+            durbin="all" if durbin == "all" else [d.strip() for d in durbin.split(",") if d.strip()],
+            engine=engine, row_standardize=not no_standardize,  # type: ignore[arg-type]
+        )
+        eff = result.effects(effects, seed=seed) if effects > 0 else None
+        if out is not None:
+            _write_fit_tables(result, eff, out)
+        if as_json:
+            payload = result.to_dict()
+            payload["effects"] = None if eff is None else _effects_dict(eff)
+            payload["effects_draws"] = effects if eff is not None else 0
+            payload["seed"] = seed
+            typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        else:
+            console = _console()
+            console.print(str(result.summary()), markup=False)
+            if eff is not None:
+                console.print(f"Effects ({effects} simulation draws{'' if seed is None else f', seed {seed}'}):")
+                console.print(eff.table.round(6).to_string(), markup=False)
+
+
+def _effects_dict(eff) -> dict:  # noqa: ANN001
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for (variable, kind), row in eff.table.iterrows():
+        out.setdefault(str(variable), {})[str(kind)] = {k: float(v) for k, v in row.items()}
+    return out
+
+
+def _write_fit_tables(result, eff, folder: Path) -> None:  # noqa: ANN001
+    from spillmap._files import atomic_path
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = {"coefficients": result.tidy().reset_index()}
+    if eff is not None:
+        tables["effects"] = eff.table.reset_index()
+    for name, frame in tables.items():
+        for suffix, text in (
+            (".csv", frame.to_csv(index=False)),
+            (".md", _markdown(frame)),
+            (".tex", frame.to_latex(index=False, float_format="%.6f")),
+        ):
+            with atomic_path(folder / f"{name}{suffix}") as tmp:
+                tmp.write_text(text, encoding="utf-8")
+
+
+def _markdown(frame) -> str:  # noqa: ANN001
+    from spillmap.models._results import frame_to_markdown
+
+    return frame_to_markdown(frame, 6)
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Output folder (created if missing).")] = Path("out"),

@@ -43,7 +43,9 @@ def write_weights(graph: Graph, path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def read_weights(path: str | os.PathLike[str], ids: Sequence[object] | None = None) -> Graph:
+def read_weights(
+    path: str | os.PathLike[str], ids: Sequence[object] | None = None, *, ids_from: str = "the layer"
+) -> Graph:
     """Read weights from ``.gal``, ``.gwt``, ``.npz`` or a square ``.csv`` matrix.
 
     A ``.csv`` holds an n×n matrix whose header row gives the unit ids in
@@ -57,6 +59,8 @@ def read_weights(path: str | os.PathLike[str], ids: Sequence[object] | None = No
         Unit ids the weights must cover (e.g. the layer's id column): the
         result is reordered to them and takes their type (``"110000"`` and
         ``110000`` match). Ids missing on either side are an error.
+    ids_from
+        What ``ids`` come from, for messages (``"the layer"``, ``"the panel"``).
     """
     source = Path(path)
     if not source.exists():
@@ -79,10 +83,12 @@ def read_weights(path: str | os.PathLike[str], ids: Sequence[object] | None = No
         raise
     except (ValueError, KeyError, IndexError, OSError) as err:
         raise WeightsFileError(f"'{source}' is not a valid {suffix} weights file: {err}") from None
-    return graph if ids is None else align_ids(graph, ids, where=f"'{source}'")
+    return graph if ids is None else align_ids(graph, ids, where=f"'{source}'", ids_from=ids_from)
 
 
-def align_ids(graph: Graph, ids: Sequence[object], *, where: str = "the weights") -> Graph:
+def align_ids(
+    graph: Graph, ids: Sequence[object], *, where: str = "the weights", ids_from: str = "the layer"
+) -> Graph:
     """Reorder ``graph`` to ``ids`` (matched by their text form) and give it their type."""
     wanted = pd.Index(list(ids))
     have = pd.Index(graph.unique_ids)
@@ -93,12 +99,12 @@ def align_ids(graph: Graph, ids: Sequence[object], *, where: str = "the weights"
     if missing or extra:
         parts = []
         if missing:
-            parts.append(f"no row for {len(missing)} unit(s) of the layer: {format_ids(missing)}")
+            parts.append(f"no row for {len(missing)} unit(s) of {ids_from}: {format_ids(missing)}")
         if extra:
-            parts.append(f"{len(extra)} id(s) not in the layer: {format_ids(extra)}")
+            parts.append(f"{len(extra)} id(s) not in {ids_from}: {format_ids(extra)}")
         raise WeightsFileError(
-            f"{where} does not match the layer's ids ({'; '.join(parts)}). "
-            "Rebuild the weights from this layer or pass the matching id column."
+            f"{where} does not match the ids of {ids_from} ({'; '.join(parts)}). "
+            f"Rebuild the weights for {ids_from} or pass the matching id column."
         )
     to_wanted = dict(zip(have_text, range(len(have))))
     order = np.array([to_wanted[t] for t in wanted_text])

@@ -146,3 +146,26 @@ def test_prepared_weights_are_reused(cigar_graph):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert prepare_weights(a) is a
+
+
+@pytest.mark.parametrize(
+    "graph_factory",
+    [lambda: ring_lattice(30, k=2), _graph_with_islands, lambda: random_band_graph(120, seed=6),
+     lambda: random_band_graph(80, seed=6, knn=4)],
+)
+def test_information_terms_paths_agree(graph_factory):
+    """tr(G'G), G·zb and ‖G'1‖²: Cholesky (first use), cached eigenvectors (later uses) and
+    dense LU (asymmetric W) all equal a brute-force dense computation."""
+    from spillmap.models._weights import _build
+
+    graph = graph_factory()
+    w = _build(np.asarray(graph.unique_ids), sp.csr_array(graph.sparse), "O", True, "eigen")
+    dense = w.matrix.toarray()
+    zb = np.random.default_rng(0).normal(size=(4, w.n))
+    for rho in (-0.5, 0.005, 0.3, 0.9):
+        g = np.linalg.solve(np.eye(w.n) - rho * dense, dense)
+        for _ in range(2):  # first and repeated use take different paths
+            tr_gtg, gzb, colsum_sq = w.information_terms(rho, zb)
+            assert tr_gtg == pytest.approx(np.sum(g * g), rel=1e-10)
+            np.testing.assert_allclose(gzb, zb @ g.T, rtol=1e-9, atol=1e-12)
+            assert colsum_sq == pytest.approx(np.sum(g.sum(axis=0) ** 2), rel=1e-10)
