@@ -139,9 +139,9 @@ def main() -> None:
     prepared = prepare_weights(graph)
     t_refit, _ = timed(lambda: fit_spatial_panel(data, formula5, id_col="unit", time_col="year",
                                                  weights=prepared, model="sdm", fe="unit"), args.repeat)
-    print(f"1. SDM unit FE, N=370, T=12, k=5: spillmap {t_native:.3f} s (refit with prepared W {t_refit:.3f} s), "
-          f"spreg {t_spreg:.3f} s; ratio spreg/spillmap = {t_spreg / t_native:.1f}x "
-          f"(target ≥ 20x); max |Δ coef| = {diff:.2e}")
+    print(f"1. SDM unit FE, N=370, T=12, k=5: spillmap {t_native:.3f} s cold (incl. eigenvalues), "
+          f"{t_refit:.3f} s refit with prepared W; spreg {t_spreg:.3f} s; ratio spreg/spillmap = "
+          f"{t_spreg / t_native:.1f}x cold, {t_spreg / t_refit:.1f}x refit (target ≥ 20x); max |Δ coef| = {diff:.2e}")
 
     # 3. effects at N=370
     two = fit_spatial_panel(data, formula5, id_col="unit", time_col="year", weights=prepared, model="sdm")
@@ -152,19 +152,23 @@ def main() -> None:
     if not args.skip_large:
         big, label = county_graph(300.0)
         big_data = simulate(big, 12, 5, seed=4)
+        warnings.simplefilter("ignore")  # the counties' two offshore islands trigger the Lee–Yu warning
         _PREPARED.clear()
         t_big, fit_big = timed(lambda: fit_spatial_panel(big_data, formula5, id_col="unit", time_col="year",
                                                          weights=big, model="sdm", fe="twoways"), 1)
+        peak_native = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         w_big = prepare_weights(big)
         t_unit, fit_unit = timed(lambda: fit_spatial_panel(big_data, formula5, id_col="unit", time_col="year",
                                                           weights=w_big, model="sdm", fe="unit"), 1)
         t_spreg_big, ref_big = timed(lambda: spreg_fit(big_data, big, 5), 1)
         diff_big = np.max(np.abs(fit_unit.params.to_numpy()[:-1] - np.asarray(ref_big.betas).ravel()))
         print(f"2. {label}, inverse distance ≤ 300 km, nnz={w_big.matrix.nnz:,}: SDM two-way Lee–Yu "
-              f"{t_big:.2f} s incl. eigenvalues (target < 2 s); unit FE refit {t_unit:.2f} s; "
-              f"spreg unit FE {t_spreg_big:.1f} s; ratio = {t_spreg_big / (t_big):.1f}x; max |Δ coef| = {diff_big:.2e}")
+              f"{t_big:.2f} s cold incl. eigenvalues (target < 2 s); unit FE refit {t_unit:.2f} s; "
+              f"spreg unit FE {t_spreg_big:.1f} s; ratio = {t_spreg_big / t_big:.1f}x cold, "
+              f"{t_spreg_big / t_unit:.1f}x refit; max |Δ coef| = {diff_big:.2e}")
+        print(f"   peak memory before spreg ran (max RSS): {peak_native:.0f} MiB")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak memory (max RSS): {peak:.0f} MiB")
+    print(f"peak memory of the whole run, spreg included (max RSS): {peak:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -118,10 +118,19 @@ class SpatialPanelResult:
     r2_within: float
     ids: np.ndarray = field(repr=False)
     periods: np.ndarray = field(repr=False)
-    residuals: pd.DataFrame = field(repr=False)
+    residual_array: np.ndarray = field(repr=False)
     weights: PreparedWeights = field(repr=False)
 
     # ----------------------------------------------------------- accessors
+    @cached_property
+    def residuals(self) -> pd.DataFrame:
+        """Within-transformed residuals, periods × units."""
+        return pd.DataFrame(
+            self.residual_array,
+            index=pd.Index(self.periods, name="period"),
+            columns=pd.Index(self.ids, name="unit"),
+        )
+
     @property
     def rho(self) -> float:
         """Spatial autoregressive parameter ρ (lag models) or λ (error models)."""
@@ -259,7 +268,13 @@ class SpatialPanelResult:
         and 95 % intervals come from ``draws`` simulated parameter vectors
         (``method="simulation"``, seedable) or the delta method.
         """
+        from .api import _blas_threads
+
         keep = [t for t in self.params.index if t != "sigma2"]
+        with _blas_threads(self.weights.n):
+            return self._effects(keep, draws, seed, method)
+
+    def _effects(self, keep, draws, seed, method) -> EffectsResult:  # noqa: ANN001
         return compute_effects(
             model=self.model,
             names=list(self.x_names),

@@ -42,6 +42,9 @@ EIGENVECTOR_MAX_N = 2000
 HUTCHINSON_PROBES = 200
 #: Relative tolerance for "rows sum to one" and "matrix is symmetric".
 _TOL = 1e-10
+#: Terms of the power series for traces beyond EIGEN_MAX_N units (ρ^k of the last is
+#: below 1e-9 for |ρ| ≤ 0.9).
+POWER_TERMS = 200
 #: Prepared weights kept for reuse when fits receive a Graph, not a PreparedWeights.
 _CACHE_SIZE = 16
 
@@ -114,12 +117,12 @@ class PreparedWeights:
     @cached_property
     def _symmetric_spectrum(self) -> np.ndarray:
         """Eigenvalues of W from the symmetric S = D^-1/2 C D^-1/2 (islands add zeros)."""
-        sym, linked = self._symmetric_dense
-        values = sla.eigh(sym, eigvals_only=True, driver="evr")
+        sym, linked = self._symmetric_dense()
+        values = sla.eigh(sym, eigvals_only=True, driver="evr", overwrite_a=True, check_finite=False)
         return np.sort(np.concatenate([values, np.zeros(int((~linked).sum()))]))
 
-    @cached_property
     def _symmetric_dense(self) -> tuple[np.ndarray, np.ndarray]:
+        """A fresh dense S over the linked units (callers may overwrite it) and the linked mask."""
         c, d = self.symmetric_base  # type: ignore[misc]
         linked = d > 0
         scale = 1.0 / np.sqrt(d[linked])
@@ -134,8 +137,8 @@ class PreparedWeights:
         tr(G'G) = Σ_kl f_k f_l (Q'D⁻¹Q)_kl (Q'DQ)_kl. Islands (d = 0) have zero rows and
         columns in W and add nothing.
         """
-        sym, linked = self._symmetric_dense
-        values, vectors = sla.eigh(sym, driver="evr")
+        sym, linked = self._symmetric_dense()
+        values, vectors = sla.eigh(sym, driver="evr", overwrite_a=True, check_finite=False)
         d = self.symmetric_base[1][linked]  # type: ignore[index]
         mix = (vectors.T @ (vectors / d[:, None])) * (vectors.T @ (vectors * d[:, None]))
         return values, mix
@@ -167,27 +170,54 @@ class PreparedWeights:
         lu = spla.splu((sp.identity(self.n, format="csc") - rho * self.matrix).tocsc())
         return float(np.sum(np.log(np.abs(lu.U.diagonal()))))
 
+    @property
+    def exact_traces(self) -> bool:
+        """True when traces come from eigenvalues (N ≤ EIGEN_MAX_N), False for the power series."""
+        return self.logdet_method == "eigen" or self.n <= EIGEN_MAX_N
+
     def traces(self, rho: float) -> tuple[float, float]:
-        """tr(G) and tr(G²) for G = W(I − ρW)⁻¹: exact from eigenvalues, else Hutchinson."""
-        if self.logdet_method == "eigen":
+        """tr(G) and tr(G²) for G = W(I − ρW)⁻¹.
+
+        Exact from the eigenvalues up to EIGEN_MAX_N units (also when the
+        log-determinant uses the LU); beyond, the power series
+        Σ_k ρ^k tr(W^(k+1)) and Σ_k (k+1) ρ^k tr(W^(k+2)) with the moments
+        tr(W^k) of :attr:`power_traces`.
+        """
+        if self.exact_traces:
             values = self.eigenvalues
             f = values / (1.0 - rho * values)
             return float(np.sum(f).real), float(np.sum(f * f).real)
-        z = self._probes()
-        gz = self.solve(rho, self.matrix @ z)
-        gtz = self._solve_transposed(rho, z)
-        gtz = self.matrix.T @ gtz
-        return float(np.mean(np.sum(z * gz, axis=0))), float(np.mean(np.sum(gtz * gz, axis=0)))
+        t = self.power_traces
+        k = np.arange(len(t) - 2)
+        powers = rho**k
+        return float(powers @ t[1:-1]), float((powers * (k + 1)) @ t[2:])
 
     def trace_sums(self, rho: float) -> tuple[float, float]:
         """tr((I − ρW)⁻¹) = Σ 1/(1 − ρω) and tr(G) = Σ ω/(1 − ρω) (effects traces)."""
-        if self.logdet_method == "eigen":
+        if self.exact_traces:
             values = self.eigenvalues
             inv = 1.0 / (1.0 - rho * values)
             return float(np.sum(inv).real), float(np.sum(values * inv).real)
+        t = self.power_traces
+        powers = rho ** np.arange(len(t) - 1)
+        return float(powers @ t[:-1]), float(powers @ t[1:])
+
+    @cached_property
+    def power_traces(self) -> np.ndarray:
+        """tr(W^k), k = 0..POWER_TERMS: exact for k ≤ 2, seeded Hutchinson estimates beyond
+        (LeSage & Pace 2009, §4.2), for weights too large for eigenvalues."""
+        m = self.matrix
+        out = np.empty(POWER_TERMS + 1)
+        out[0] = self.n
+        out[1] = float(m.diagonal().sum())
+        out[2] = float(m.multiply(m.T).sum())
         z = self._probes()
-        az = self.solve(rho, z)
-        return float(np.mean(np.sum(z * az, axis=0))), float(np.mean(np.sum(z * (self.matrix @ az), axis=0)))
+        v = z
+        for k in range(1, POWER_TERMS + 1):
+            v = m @ v
+            if k > 2:
+                out[k] = float(np.mean(np.sum(z * v, axis=0)))
+        return out
 
     def _probes(self) -> np.ndarray:
         rng = np.random.default_rng(int(self.fingerprint[:8], 16))
@@ -244,28 +274,35 @@ class PreparedWeights:
         return float(np.mean(np.sum(g * g, axis=0))), gzb, self._colsum_g_sq_sparse(rho)
 
     def _symmetric_dense_terms(self, rho: float, zb: np.ndarray | None) -> tuple[float, np.ndarray | None, float]:
-        sym, linked = self._symmetric_dense
+        """The information terms from one Cholesky inverse of I − ρS (in place, N² memory)."""
+        work, linked = self._symmetric_dense()
         d = self.symmetric_base[1][linked]  # type: ignore[index]
         m = len(d)
-        a = np.eye(m) - rho * sym
-        chol, info = sla.lapack.dpotrf(a, lower=0)
+        diag = np.diag_indices(m)
+        work *= -rho
+        work[diag] += 1.0
+        chol, info = sla.lapack.dpotrf(work, lower=0, overwrite_a=1)
         if info != 0:
             raise np.linalg.LinAlgError("I − ρS is not positive definite")
-        inv, info = sla.lapack.dpotri(chol, lower=0)
-        inv = np.triu(inv) + np.triu(inv, 1).T
-        if abs(rho) >= 1e-2:
-            s_tilde = (inv - np.eye(m)) / rho  # S(I − ρS)⁻¹ = ((I − ρS)⁻¹ − I)/ρ
+        inv, info = sla.lapack.dpotri(chol, lower=0, overwrite_c=1)
+        inv = np.triu(inv)
+        inv += inv.T
+        inv[diag] *= 0.5
+        if abs(rho) >= 1e-2:  # S(I − ρS)⁻¹ = ((I − ρS)⁻¹ − I)/ρ
+            inv[diag] -= 1.0
+            inv /= rho
         else:
-            s_tilde = sym @ inv
+            inv = self._symmetric_dense()[0] @ inv
         root = np.sqrt(d)
-        weighted = s_tilde * (root[None, :] / root[:, None])  # G restricted to linked units
-        tr_gtg = float(np.sum(weighted * weighted))
+        inv *= root[None, :]
+        inv /= root[:, None]  # now G restricted to the linked units
+        tr_gtg = float(np.vdot(inv, inv))
         colsum = np.zeros(self.n)
-        colsum[linked] = weighted.sum(axis=0)
+        colsum[linked] = inv.sum(axis=0)
         gzb = None
         if zb is not None:
             gzb = np.zeros_like(zb, dtype=float)
-            gzb[:, linked] = zb[:, linked] @ weighted.T
+            gzb[:, linked] = zb[:, linked] @ inv.T
         return tr_gtg, gzb, float(colsum @ colsum)
 
     def _colsum_g_sq_sparse(self, rho: float) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from collections.abc import Sequence
 from typing import Literal
 
@@ -103,6 +105,32 @@ def fit_spatial_panel(
     durbin_idx = _durbin(durbin, x_names, model)
     w = prepare_weights(weights, row_standardize=row_standardize, logdet=logdet)
     panel = panel_arrays(data, id_col=id_col, time_col=time_col, y=y_name, x=x_names, ids=w.ids)
+    with _blas_threads(w.n):
+        raw = _fit(panel, w, model, fe, use_lee_yu, durbin_idx, bias_correction, engine)
+    return _result(raw, panel, w, engine)
+
+
+#: Up to this many units one BLAS thread is faster: numpy and scipy ship separate OpenBLAS
+#: libraries whose idle threads spin and fight for the cores between small calls.
+SINGLE_THREAD_MAX_N = 1500
+
+
+def _blas_threads(n: int):
+    """Limit BLAS to one thread for small problems (see SINGLE_THREAD_MAX_N)."""
+    if n > SINGLE_THREAD_MAX_N:
+        return contextlib.nullcontext()
+    return _controller().limit(limits=1, user_api="blas")
+
+
+@functools.cache
+def _controller():
+    """One threadpoolctl controller (scanning the loaded libraries costs ~1.5 ms)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _fit(panel, w, model, fe, use_lee_yu, durbin_idx, bias_correction, engine) -> RawFit:
     if engine == "spreg":
         from ._spreg import fit_with_spreg
 
@@ -111,13 +139,11 @@ def fit_spatial_panel(
                 "engine='spreg' supports unit fixed effects without Lee–Yu for SAR, SEM, SDM and SDEM "
                 "(spreg demeans by unit only); use engine='native' for other settings."
             )
-        raw = fit_with_spreg(panel, w, model=model, durbin_idx=durbin_idx)
-    else:
-        raw = fit_panel(
-            panel, w, model=model, fe=fe, lee_yu=use_lee_yu, durbin_idx=durbin_idx,
-            bias_correction=bias_correction,
-        )
-    return _result(raw, panel, w, engine)
+        return fit_with_spreg(panel, w, model=model, durbin_idx=durbin_idx)
+    return fit_panel(
+        panel, w, model=model, fe=fe, lee_yu=use_lee_yu, durbin_idx=durbin_idx,
+        bias_correction=bias_correction,
+    )
 
 
 def _variables(formula: str | None, y: str | None, x: Sequence[str] | None) -> tuple[str, list[str]]:
@@ -168,8 +194,7 @@ def _result(raw: RawFit, panel: PanelData, w: PreparedWeights, engine: str) -> S
         r2_within=float(1.0 - resid @ resid / (y_within @ y_within)),
         ids=panel.ids,
         periods=panel.periods,
-        residuals=pd.DataFrame(raw.residuals, index=pd.Index(panel.periods, name="period"),
-                               columns=pd.Index(panel.ids, name="unit")),
+        residual_array=raw.residuals,
         weights=w,
     )
 

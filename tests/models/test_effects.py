@@ -169,3 +169,37 @@ def test_information_terms_paths_agree(graph_factory):
             assert tr_gtg == pytest.approx(np.sum(g * g), rel=1e-10)
             np.testing.assert_allclose(gzb, zb @ g.T, rtol=1e-9, atol=1e-12)
             assert colsum_sq == pytest.approx(np.sum(g.sum(axis=0) ** 2), rel=1e-10)
+
+
+def test_lu_logdet_equals_eigen(cigar, cigar_graph):
+    kwargs = dict(id_col="state", time_col="year", weights=cigar_graph, model="sdm", fe="twoways")
+    eigen = fit_spatial_panel(cigar, "logc ~ logp + logy", **kwargs)
+    lu = fit_spatial_panel(cigar, "logc ~ logp + logy", logdet="lu", **kwargs)
+    assert lu.weights.logdet_method == "lu"
+    # the LU log-determinant differs from Σ log(1 − ρω) by rounding (~1e-13), which moves the
+    # optimum of this flat likelihood by ~1e-8: compare at the ML tolerance
+    np.testing.assert_allclose(lu.params.to_numpy(), eigen.params.to_numpy(), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(lu.se().to_numpy(), eigen.se().to_numpy(), rtol=1e-6)
+    assert lu.loglik == pytest.approx(eigen.loglik, rel=1e-10)
+
+
+def test_power_series_traces_for_large_weights():
+    """Beyond EIGEN_MAX_N units traces come from a power series with Hutchinson moments."""
+    from dataclasses import replace
+
+    from spillmap.models import _weights
+
+    graph = random_band_graph(400, seed=12)
+    exact = prepare_weights(graph)
+    approx = replace(exact, logdet_method="lu")
+    assert approx.exact_traces  # small N: still exact
+    original = _weights.EIGEN_MAX_N
+    try:
+        _weights.EIGEN_MAX_N = 100
+        assert not approx.exact_traces
+        np.testing.assert_allclose(approx.power_traces[:3], [400, 0.0, np.sum(exact.eigenvalues**2)], rtol=1e-10, atol=1e-10)
+        for rho in (-0.4, 0.3, 0.7):
+            np.testing.assert_allclose(approx.trace_sums(rho), exact.trace_sums(rho), rtol=5e-3)
+            np.testing.assert_allclose(approx.traces(rho), exact.traces(rho), rtol=5e-2)
+    finally:
+        _weights.EIGEN_MAX_N = original
