@@ -18,7 +18,7 @@ from spillmap.errors import (
     MissingIdError,
 )
 
-__all__ = ["validate_layer", "validate_ids", "require_columns", "format_ids"]
+__all__ = ["validate_layer", "validate_ids", "require_columns", "format_ids", "describe_groups"]
 
 #: How many ids an error message lists before it says "and N more".
 MAX_LISTED = 12
@@ -35,6 +35,14 @@ def format_ids(ids: Sequence[object], limit: int = MAX_LISTED) -> str:
 
 def _plain(value: object) -> object:
     return value.item() if isinstance(value, np.generic) else value
+
+
+def describe_groups(groups: Sequence[tuple[Sequence[object], str]]) -> str:
+    """``"2 unit(s) of the panel ...: 'a', 'b'; 1 id(s) ...: 'c'"`` for the non-empty groups.
+
+    Each group is (ids, text); the text follows the count, e.g. ``"unit(s) of the layer"``.
+    """
+    return "; ".join(f"{len(ids)} {text}: {format_ids(ids)}" for ids, text in groups if len(ids))
 
 
 def require_columns(frame: pd.DataFrame, columns: Sequence[str], where: str) -> None:

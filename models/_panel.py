@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from spillmap.errors import MissingColumnError, PanelShapeError
-from spillmap.gis._validate import format_ids
+from spillmap.gis._validate import describe_groups, format_ids
 
 __all__ = ["PanelData", "panel_arrays", "parse_formula"]
 
@@ -110,13 +110,12 @@ def panel_arrays(
     if unknown.any() or not present.all():
         extra = sorted({str(u) for u in frame[id_col].to_numpy()[unknown]})
         absent = [str(i) for i in np.asarray(ids, dtype=object)[~present]]
-        parts = []
-        if extra:
-            parts.append(f"{len(extra)} unit(s) of the panel have no row in the weights: {format_ids(extra)}")
-        if absent:
-            parts.append(f"{len(absent)} unit(s) of the weights have no rows in the panel: {format_ids(absent)}")
+        groups = describe_groups([
+            (extra, "unit(s) of the panel have no row in the weights"),
+            (absent, "unit(s) of the weights have no rows in the panel"),
+        ])
         raise PanelShapeError(
-            f"{where} and the weights do not cover the same units ({'; '.join(parts)}). "
+            f"{where} and the weights do not cover the same units ({groups}). "
             "Subset the weights to the panel's units (or the panel to the layer's) and rebuild."
         )
 

@@ -12,7 +12,7 @@ from libpysal.graph import Graph, read_gal, read_gwt
 
 from spillmap._files import atomic_path
 from spillmap.errors import WeightsFileError
-from spillmap.gis._validate import format_ids
+from spillmap.gis._validate import describe_groups
 
 from ._build import sorted_graph
 
@@ -97,13 +97,12 @@ def align_ids(
     missing = wanted[~wanted_text.isin(have_text)].tolist()
     extra = have[~have_text.isin(wanted_text)].tolist()
     if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"no row for {len(missing)} unit(s) of {ids_from}: {format_ids(missing)}")
-        if extra:
-            parts.append(f"{len(extra)} id(s) not in {ids_from}: {format_ids(extra)}")
+        groups = describe_groups([
+            (missing, f"unit(s) of {ids_from} have no row"),
+            (extra, f"id(s) are not in {ids_from}"),
+        ])
         raise WeightsFileError(
-            f"{where} does not match the ids of {ids_from} ({'; '.join(parts)}). "
+            f"{where} does not match the ids of {ids_from} ({groups}). "
             f"Rebuild the weights for {ids_from} or pass the matching id column."
         )
     to_wanted = dict(zip(have_text, range(len(have))))

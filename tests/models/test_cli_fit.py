@@ -93,7 +93,7 @@ def test_errors(files, tmp_path):
     other.columns = [f"s{c}" for c in other.columns]
     other.to_csv(tmp_path / "other.csv", index=False)
     mismatch = runner.invoke(app, ["fit", str(files / "panel.csv"), "--weights", str(tmp_path / "other.csv"), *ARGS])
-    assert mismatch.exit_code == 1 and "does not match the ids of the panel (no row for 46 unit(s) of the panel" in mismatch.output
+    assert mismatch.exit_code == 1 and "does not match the ids of the panel (46 unit(s) of the panel have no row" in mismatch.output
     (tmp_path / "panel.xlsx").write_text("")
     fmt = runner.invoke(app, ["fit", str(tmp_path / "panel.xlsx"), "--weights", str(files / "w.csv"), *ARGS])
     assert fmt.exit_code == 1 and "use one of .csv, .parquet, .pq, .dta" in fmt.output

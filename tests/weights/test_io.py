@@ -64,7 +64,7 @@ def test_ids_reorder_to_layer(ring_with_island, tmp_path):
 
 def test_ids_mismatch_is_listed(ring_with_island, tmp_path):
     path = sw.write_weights(ring_with_island, tmp_path / "w.npz")
-    with pytest.raises(WeightsFileError, match=r"w.npz' does not match the ids of the layer \(no row for 1 unit\(s\) of the layer: '999999'; 1 id\(s\) not in the layer: '150000'\)"):
+    with pytest.raises(WeightsFileError, match=r"w.npz' does not match the ids of the layer \(1 unit\(s\) of the layer have no row: '999999'; 1 id\(s\) are not in the layer: '150000'\)"):
         sw.read_weights(path, ids=["110000", "120000", "130000", "140000", "999999"])
 
 
