@@ -8,17 +8,36 @@ delta-method inference. :func:`prepare_weights` decomposes a weights matrix
 once so that sweeps and placebo runs refit cheaply.
 """
 
+from ._did import DIDResult, EstimatorComparison, EventStudyResult, compare_estimators, event_study, fit_did
 from ._effects import EffectsResult
 from ._fe import FixedEffects
 from ._lm import panel_lm_tests
 from ._ml import Model
 from ._panel import PanelData, panel_arrays, parse_formula
+from ._placebo import PlaceboResult, placebo_test
+from ._sdid import SDMDiDResult, SpatialEventStudyResult, fit_sdm_did, spatial_event_study
+from ._treatment import TreatmentPanel, TreatmentReport, assign_treatment
 from ._results import SpatialPanelResult, Summary, TestResult
 from ._weights import PreparedWeights, prepare_weights
 from .api import fit_spatial_panel
 
 __all__ = [
     "fit_spatial_panel",
+    "assign_treatment",
+    "TreatmentPanel",
+    "TreatmentReport",
+    "fit_did",
+    "DIDResult",
+    "event_study",
+    "EventStudyResult",
+    "compare_estimators",
+    "EstimatorComparison",
+    "placebo_test",
+    "PlaceboResult",
+    "fit_sdm_did",
+    "SDMDiDResult",
+    "spatial_event_study",
+    "SpatialEventStudyResult",
     "prepare_weights",
     "panel_lm_tests",
     "PreparedWeights",

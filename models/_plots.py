@@ -1,0 +1,87 @@
+"""Figures for papers: event studies, placebo distributions (matplotlib, no pyplot state)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["plot_event_study", "plot_placebo", "save_figure"]
+
+_COLORS = ("#1f4e79", "#c0504d", "#4f8f3a", "#7f6084")
+_LABELS = {"twfe": "TWFE", "did2s": "did2s (Gardner)", "saturated": "Sun & Abraham (saturated)", "sdm": "SDM-DID"}
+
+
+def _figure(ax, size=(6.4, 4.0)):  # noqa: ANN001, ANN202
+    if ax is not None:
+        return ax.figure, ax
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained")
+    return fig, fig.subplots()
+
+
+def plot_event_study(results: Sequence, ax=None, title: str | None = None):  # noqa: ANN001, ANN201
+    """Coefficients and 95 % intervals against event time; several estimators are offset side by side."""
+    fig, ax = _figure(ax)
+    width = 0.12 * (len(results) - 1)
+    for k, res in enumerate(results):
+        table = res.table
+        x = np.asarray(table.index, dtype=float) + (k * 0.12 - width / 2 if len(results) > 1 else 0.0)
+        color = _COLORS[k % len(_COLORS)]
+        ax.errorbar(
+            x, table["estimate"], yerr=[table["estimate"] - table["ci_low"], table["ci_high"] - table["estimate"]],
+            fmt="o", color=color, capsize=3, markersize=4, label=_LABELS.get(res.estimator, res.estimator),
+        )
+    ax.axhline(0.0, color="0.4", linewidth=0.8)
+    ax.axvline(results[0].ref + 0.5, color="0.6", linewidth=0.8, linestyle="--")
+    ax.set_xlabel("years relative to treatment")
+    ax.set_ylabel(f"effect on {results[0].y}")
+    if len(results) > 1:
+        ax.legend(frameon=False)
+    ax.set_title(title or "Event study (95 % intervals, reference period = −1)")
+    return fig
+
+
+def plot_placebo(result, ax=None):  # noqa: ANN001, ANN201
+    """Histogram and kernel density of placebo coefficients and t-values against the real estimate."""
+    from matplotlib.figure import Figure
+    from scipy.stats import gaussian_kde
+
+    if ax is None:
+        fig = Figure(figsize=(9.6, 3.8), layout="constrained")
+        axes = fig.subplots(1, 2)
+    else:
+        fig, axes = ax.figure, [ax]
+    for axis, values, real, label in zip(
+        axes,
+        (result.estimates, result.t_values),
+        (result.real_estimate, result.real_t),
+        ("placebo coefficient", "placebo t-value"),
+    ):
+        finite = values[np.isfinite(values)]
+        axis.hist(finite, bins=30, density=True, color="#9db7d5", edgecolor="white")
+        if finite.std() > 0:
+            grid = np.linspace(min(finite.min(), real), max(finite.max(), real), 200)
+            axis.plot(grid, gaussian_kde(finite)(grid), color="#1f4e79")
+        axis.axvline(real, color="#c0504d", linewidth=1.5, label="real estimate")
+        axis.set_xlabel(label)
+        axis.set_ylabel("density")
+        axis.legend(frameon=False)
+    axes[0].set_title(f"Placebo ({len(result.estimates)} draws, {result.mode}): p = {result.p_value:.3f}")
+    return fig
+
+
+def save_figure(fig, path: str | os.PathLike[str], formats: Sequence[str] = ("png", "svg")) -> list[Path]:  # noqa: ANN001
+    """Save ``fig`` as each format beside ``path`` (suffix replaced), atomically."""
+    from spillmap._files import atomic_path
+
+    written = []
+    for fmt in formats:
+        target = Path(path).with_suffix(f".{fmt}")
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=150)
+        written.append(target)
+    return written
