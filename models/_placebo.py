@@ -174,6 +174,16 @@ def _run(task, chunks, *, scheduler, workers, progress):  # noqa: ANN001, ANN202
         return out
     from distributed import Client, LocalCluster, as_completed
 
+    quiet = logging.getLogger("distributed")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # the scheduler logs every connection at INFO
+    try:
+        return _run_dask(task, chunks, scheduler, workers, progress, Client, LocalCluster, as_completed)
+    finally:
+        quiet.setLevel(level)
+
+
+def _run_dask(task, chunks, scheduler, workers, progress, Client, LocalCluster, as_completed):  # noqa: ANN001, ANN202, N803
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(

@@ -314,6 +314,150 @@ def _markdown(frame) -> str:  # noqa: ANN001
     return frame_to_markdown(frame, 6)
 
 
+PanelArg = Annotated[
+    Optional[Path],
+    typer.Argument(help="Long panel (CSV, Parquet, Stata .dta); omit for the synthetic demo panel on the shipped layer."),
+]
+YOpt = Annotated[Optional[str], typer.Option("--y", help="Outcome column.")]
+ControlsOpt = Annotated[Optional[str], typer.Option(help="Control columns, comma-separated.")]
+PilotsOpt = Annotated[Optional[Path], typer.Option(help="Pilot table (CSV as shipped) instead of the Broadband China list.")]
+TreatedOpt = Annotated[Optional[str], typer.Option(help="0/1 treatment column instead of a pilot table.")]
+FirstYearOpt = Annotated[Optional[str], typer.Option(help="Column with each unit's first treated year.")]
+OutOpt = Annotated[Path, typer.Option(help="Output folder for tables and plots.")]
+SeedOpt = Annotated[int, typer.Option(help="Seed (placebo draws, effect simulation, synthetic demo data).")]
+WorkersOpt = Annotated[Optional[int], typer.Option(help="Dask workers for the placebo (0: in this process).")]
+SchedulerOpt = Annotated[Optional[str], typer.Option(help="Address of a running Dask scheduler.")]
+
+
+def _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed):  # noqa: ANN001, ANN202
+    from spillmap.policy import load_policy_inputs
+
+    return load_policy_inputs(
+        panel, y=y, id_col=id_col, time_col=time_col,
+        controls=[c.strip() for c in controls.split(",") if c.strip()] if controls else (),
+        pilots=pilots, treated_col=treated_col, first_year_col=first_year_col, seed=seed,
+    )
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool):  # noqa: ANN202
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bars: dict[str, int] = {}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=_console(stderr=True), transient=True) as progress:
+        def update(name: str, done: int, total: int) -> None:
+            if name not in bars:
+                bars[name] = progress.add_task(name, total=total)
+            progress.update(bars[name], completed=done)
+
+        yield update
+
+
+def _report_written(title: str, written, headline: dict, as_json: bool) -> None:  # noqa: ANN001
+    if as_json:
+        typer.echo(json.dumps(headline, ensure_ascii=False, indent=2, default=float))
+        return
+    console = _console()
+    if headline.get("synthetic"):
+        console.print(f"[bold yellow]{headline['synthetic']['note']}[/]")
+    console.print(f"[bold green]{title}[/] wrote {len(written)} files")
+    for path in written:
+        console.print(f"  {path}")
+
+
+@app.command()
+def did(
+    panel: PanelArg = None,
+    y: YOpt = None,
+    id_col: IdOpt = None,
+    time_col: Annotated[Optional[str], typer.Option("--time", help="Period (year) column.")] = None,
+    controls: ControlsOpt = None,
+    pilots: PilotsOpt = None,
+    treated_col: TreatedOpt = None,
+    first_year_col: FirstYearOpt = None,
+    leads: Annotated[int, typer.Option(help="Event-study leads (earlier ones binned).")] = 4,
+    lags: Annotated[int, typer.Option(help="Event-study lags (later ones binned).")] = 4,
+    placebo: Annotated[int, typer.Option(help="Placebo draws (0: none).")] = 500,
+    placebo_mode: Annotated[str, typer.Option(help="random (re-assign units, keep batch sizes) or timing.")] = "random",
+    robust: Annotated[bool, typer.Option("--robust/--no-robust", help="did2s and Sun & Abraham beside TWFE.")] = True,
+    seed: SeedOpt = 0,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    out: OutOpt = Path("out/did"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the headline estimates as JSON.")] = False,
+) -> None:
+    """Staggered DID: TWFE baseline, event study, robust estimators and placebo test."""
+    with _reported():
+        from spillmap.policy import run_did
+
+        inputs = _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed)
+        with _progress(not as_json) as progress:
+            written, headline = run_did(
+                inputs, out, leads=leads, lags=lags, placebo_draws=placebo, placebo_mode=placebo_mode,
+                seed=seed, workers=workers, scheduler=scheduler, robust=robust, progress=progress,
+            )
+        if not as_json:
+            b = headline["baseline"]
+            _console().print(
+                f"TWFE DID on {b['y']}: {b['estimate']:.4f} (se {b['se']:.4f}, p {b['p_value']:.3g}); "
+                f"pre-trend p = {headline['event_study']['pretrend']['p_value']:.3g}"
+                + (f"; placebo p = {headline['placebo']['p_value']:.3g}" if "placebo" in headline else "")
+            )
+        _report_written("spillmap did", written, headline, as_json)
+
+
+@app.command()
+def sdid(
+    panel: PanelArg = None,
+    y: YOpt = None,
+    id_col: IdOpt = None,
+    time_col: Annotated[Optional[str], typer.Option("--time", help="Period (year) column.")] = None,
+    controls: ControlsOpt = None,
+    pilots: PilotsOpt = None,
+    treated_col: TreatedOpt = None,
+    first_year_col: FirstYearOpt = None,
+    weights_file: Annotated[
+        Optional[Path], typer.Option("--weights", "-w", help="Weights file; default: inverse distance on the shipped layer.")
+    ] = None,
+    cutoff: Annotated[Optional[float], typer.Option(help="Cutoff (km) of the default inverse-distance weights.")] = None,
+    effects: Annotated[int, typer.Option(help="Simulation draws for the effects.")] = 1000,
+    event_study: Annotated[bool, typer.Option("--event-study/--no-event-study", help="Spatial event study.")] = True,
+    placebo: Annotated[int, typer.Option(help="SDM-DID placebo draws (0: none).")] = 0,
+    seed: SeedOpt = 0,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    out: OutOpt = Path("out/sdid"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the headline estimates as JSON.")] = False,
+) -> None:
+    """Spatial Durbin DID: direct, indirect (spillover) and total effects of the policy."""
+    with _reported():
+        from spillmap.policy import run_sdid
+
+        inputs = _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed)
+        graph = None
+        if weights_file is not None:
+            from spillmap.weights import read_weights
+
+            graph = read_weights(weights_file, ids=list(dict.fromkeys(inputs.data[inputs.id_col].tolist())),
+                                 ids_from="the panel")
+        with _progress(not as_json) as progress:
+            written, headline = run_sdid(
+                inputs, out, weights=graph, cutoff_km=cutoff, draws=effects, seed=seed, event_study=event_study,
+                placebo_draws=placebo, workers=workers, scheduler=scheduler, progress=progress,
+            )
+        if not as_json:
+            eff = headline["sdm_did"]["did_effects"]
+            _console().print(
+                "SDM-DID effects of the policy: "
+                + "; ".join(f"{k} {v['estimate']:.4f} [{v['ci_low']:.4f}, {v['ci_high']:.4f}]" for k, v in eff.items())
+            )
+        _report_written("spillmap sdid", written, headline, as_json)
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Output folder (created if missing).")] = Path("out"),
