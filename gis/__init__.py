@@ -11,7 +11,7 @@ from ._io import list_layers, read_layer, write_layer
 from ._pilots import PILOTS_FILE, PilotJoin, pilot_years, read_pilots
 from ._points import PointMethod, representative_points
 from ._project import is_metric, suggest_metric_crs, to_projected
-from ._shipped import CHINA_ID, CHINA_LAYER, CHINA_NAME, read_china_layer, shipped_path
+from ._shipped import CHINA_ID, CHINA_LAYER, CHINA_NAME, CHINA_REGIONS, read_china_layer, shipped_path
 from ._validate import validate_ids, validate_layer
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "read_china_layer",
     "shipped_path",
     "CHINA_ID",
+    "CHINA_REGIONS",
     "CHINA_LAYER",
     "CHINA_NAME",
 ]

@@ -8,10 +8,21 @@ delta-method inference. :func:`prepare_weights` decomposes a weights matrix
 once so that sweeps and placebo runs refit cheaply.
 """
 
+from ._bacon import BaconResult, bacon_decomposition
 from ._did import DIDResult, EstimatorComparison, EventStudyResult, compare_estimators, event_study, fit_did
 from ._effects import EffectsResult
 from ._fe import FixedEffects
+from ._index import EntropyIndexResult, entropy_index
 from ._lm import panel_lm_tests
+from ._mechanism import (
+    DifferenceTest,
+    HeterogeneityResult,
+    MediationResult,
+    ModerationResult,
+    heterogeneity,
+    mediation,
+    moderation,
+)
 from ._ml import Model
 from ._panel import PanelData, panel_arrays, parse_formula
 from ._placebo import PlaceboResult, placebo_test
@@ -38,6 +49,17 @@ __all__ = [
     "SDMDiDResult",
     "spatial_event_study",
     "SpatialEventStudyResult",
+    "bacon_decomposition",
+    "BaconResult",
+    "heterogeneity",
+    "HeterogeneityResult",
+    "DifferenceTest",
+    "mediation",
+    "MediationResult",
+    "moderation",
+    "ModerationResult",
+    "entropy_index",
+    "EntropyIndexResult",
     "prepare_weights",
     "panel_lm_tests",
     "PreparedWeights",

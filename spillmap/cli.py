@@ -384,13 +384,22 @@ def did(
     placebo: Annotated[int, typer.Option(help="Placebo draws (0: none).")] = 500,
     placebo_mode: Annotated[str, typer.Option(help="random (re-assign units, keep batch sizes) or timing.")] = "random",
     robust: Annotated[bool, typer.Option("--robust/--no-robust", help="did2s and Sun & Abraham beside TWFE.")] = True,
+    group: Annotated[Optional[list[str]], typer.Option(
+        help="Heterogeneity: split-sample and DID×group models by this unit-level column (repeatable).")] = None,
+    mediator: Annotated[Optional[list[str]], typer.Option(
+        help="Mechanism: mediation test through this column, Sobel and bootstrap (repeatable).")] = None,
+    moderator: Annotated[Optional[str], typer.Option(
+        help="Moderation: interact this column with --moderate (or with DID when --moderate is not given).")] = None,
+    moderate: Annotated[Optional[str], typer.Option(help="Focal variable whose effect --moderator moderates.")] = None,
+    boot: Annotated[int, typer.Option(help="Cluster-bootstrap draws for the mediation interval.")] = 500,
     seed: SeedOpt = 0,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     out: OutOpt = Path("out/did"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the headline estimates as JSON.")] = False,
 ) -> None:
-    """Staggered DID: TWFE baseline, event study, robust estimators and placebo test."""
+    """Staggered DID: TWFE baseline, event study, Bacon decomposition, robust estimators, placebo;
+    heterogeneity, mechanism and moderation on request."""
     with _reported():
         from spillmap.policy import run_did
 
@@ -398,7 +407,8 @@ def did(
         with _progress(not as_json) as progress:
             written, headline = run_did(
                 inputs, out, leads=leads, lags=lags, placebo_draws=placebo, placebo_mode=placebo_mode,
-                seed=seed, workers=workers, scheduler=scheduler, robust=robust, progress=progress,
+                seed=seed, workers=workers, scheduler=scheduler, robust=robust, groups=group or (),
+                mediators=mediator or (), moderator=moderator, moderate=moderate, boot=boot, progress=progress,
             )
         if not as_json:
             b = headline["baseline"]

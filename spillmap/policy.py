@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from spillmap._files import atomic_path
+from spillmap._files import atomic_path, final_paths, staged_output
 from spillmap.errors import MissingColumnError, SpillmapError
 
 __all__ = ["PolicyInputs", "load_policy_inputs", "run_did", "run_sdid", "write_table"]
@@ -70,6 +70,10 @@ def load_policy_inputs(
         years = gis.pilot_years(layer, id_col=gis.CHINA_ID, name_col=gis.CHINA_NAME, pilots=pilots)
         dist = gis.pairwise_distances(layer, gis.CHINA_ID, name_col=gis.CHINA_NAME)
         frame = synthetic_panel(dist, years.years, seed=seed).drop(columns="did")
+        attrs = dict(frame.attrs)
+        groups = layer.set_index(gis.CHINA_ID)[["province", "region", "kind"]]
+        frame = frame.join(groups, on=gis.CHINA_ID)  # unit-level groups for heterogeneity checks
+        frame.attrs.update(attrs)
         y, id_col, time_col, controls = "y", gis.CHINA_ID, "year", ("x1", "x2")
         treated = assign_treatment(frame, id_col=id_col, time_col=time_col, first_year=years.years,
                                    layer_ids=layer[gis.CHINA_ID])
@@ -129,17 +133,6 @@ def _json_default(value):  # noqa: ANN001, ANN202
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _prepare_out(out: str | os.PathLike[str]) -> Path:
-    folder = Path(out)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise SpillmapError(f"Cannot create the output folder '{folder}': {err.strerror}.") from None
-    if not os.access(folder, os.W_OK):
-        raise SpillmapError(f"The output folder '{folder}' is not writable; choose another with --out.")
-    return folder
-
-
 def run_did(
     inputs: PolicyInputs,
     out: str | os.PathLike[str],
@@ -152,43 +145,115 @@ def run_did(
     workers: int | None = None,
     scheduler: str | None = None,
     robust: bool = True,
+    groups: Sequence[str] = (),
+    mediators: Sequence[str] = (),
+    moderator: str | None = None,
+    moderate: str | None = None,
+    boot: int = 500,
     progress: Progress | None = None,
 ) -> tuple[list[Path], dict]:
-    """Baseline TWFE DID, event study, robust comparison and placebo; tables, plots and a headline."""
-    from spillmap.models import compare_estimators, event_study, fit_did, placebo_test
+    """The DID chain: TWFE baseline, event study, Goodman-Bacon decomposition, robust estimators,
+    placebo, and on request heterogeneity (``groups``), mediation (``mediators``) and moderation
+    (``moderator``, interacted with ``moderate`` or with the DID dummy). Returns the files written
+    and a headline dict."""
+    from spillmap.models import (
+        bacon_decomposition,
+        compare_estimators,
+        event_study,
+        fit_did,
+        heterogeneity,
+        mediation,
+        moderation,
+        placebo_test,
+    )
     from spillmap.models._plots import save_figure
 
-    folder = _prepare_out(out)
-    note = inputs.synthetic.get("note") if inputs.synthetic else None
-    kw = dict(id_col=inputs.id_col, time_col=inputs.time_col, controls=inputs.controls)
-    data, y = inputs.data, inputs.y
-    written: list[Path] = []
-    base = fit_did(data, y, **kw)
-    written += write_table(base.to_frame(), folder / "did_baseline", note=note)
-    headline: dict = {"synthetic": inputs.synthetic, "treatment": inputs.report, "baseline": base.to_dict()}
+    with staged_output(out) as folder:
+        note = inputs.synthetic.get("note") if inputs.synthetic else None
+        kw = dict(id_col=inputs.id_col, time_col=inputs.time_col, controls=inputs.controls)
+        data, y = inputs.data, inputs.y
+        for col in (*groups, *mediators, *(c for c in (moderator, moderate) if c)):
+            if col not in data.columns:
+                raise MissingColumnError(
+                    f"The panel has no column '{col}'; its columns are: {', '.join(map(str, data.columns))}."
+                )
+        written: list[Path] = []
+        base = fit_did(data, y, **kw)
+        written += write_table(base.to_frame(), folder / "did_baseline", note=note)
+        headline: dict = {"synthetic": inputs.synthetic, "treatment": inputs.report, "baseline": base.to_dict()}
 
-    es = event_study(data, y, leads=leads, lags=lags, **kw)
-    written += write_table(es.to_frame(), folder / "event_study", note=note)
-    written += save_figure(es.plot(), folder / "event_study")
-    headline["event_study"] = {"pretrend": es.pretrend, "estimates": es.table["estimate"].to_dict()}
-    if robust:
-        comparison = compare_estimators(data, y, leads=leads, lags=lags, **kw)
-        written += write_table(comparison.to_frame(), folder / "robust_att", note=note)
-        written += save_figure(comparison.plot(), folder / "event_study_robust")
-        headline["robust_att"] = comparison.att[["estimate", "se", "p_value"]].to_dict(orient="index")
-    if placebo_draws > 0:
-        placebo = placebo_test(
-            data, y, draws=placebo_draws, seed=seed, mode=placebo_mode, workers=workers, scheduler=scheduler,
-            progress=(lambda done: progress("placebo", done, placebo_draws)) if progress else None, **kw,
-        )
-        placebo_csv = folder / "placebo.csv"
-        with atomic_path(placebo_csv) as tmp:
-            tmp.write_text(placebo.to_frame().to_csv(index=False), encoding="utf-8")
-        written.append(placebo_csv)
-        written += save_figure(placebo.plot(), folder / "placebo")
-        headline["placebo"] = placebo.to_dict()
-    written.append(_write_json(headline, folder / "did_summary.json"))
-    return written, headline
+        es = event_study(data, y, leads=leads, lags=lags, **kw)
+        written += write_table(es.to_frame(), folder / "event_study", note=note)
+        written += save_figure(es.plot(), folder / "event_study")
+        headline["event_study"] = {"pretrend": es.pretrend, "estimates": es.table["estimate"].to_dict()}
+        if robust:
+            comparison = compare_estimators(data, y, leads=leads, lags=lags, **kw)
+            written += write_table(comparison.to_frame(), folder / "robust_att", note=note)
+            written += save_figure(comparison.plot(), folder / "event_study_robust")
+            headline["robust_att"] = comparison.att[["estimate", "se", "p_value"]].to_dict(orient="index")
+            bacon = _bacon(data, y, inputs, bacon_decomposition)
+            if bacon is not None:
+                written += write_table(bacon.summary(), folder / "bacon_summary", note=note)
+                written += write_table(bacon.table, folder / "bacon_comparisons", note=note)
+                headline["bacon"] = {"twfe": bacon.twfe,
+                                     "by_kind": bacon.summary().to_dict(orient="records"),
+                                     "note": "TWFE without controls, balanced panel (Goodman-Bacon 2021)"}
+        for group in groups:
+            het = heterogeneity(data, y, group_col=group, **kw)
+            written += write_table(het.to_frame(), folder / f"heterogeneity_{_slug(group)}", note=note)
+            headline.setdefault("heterogeneity", {})[group] = {
+                "difference_test": {"statistic": het.test.statistic, "df": het.test.df, "p_value": het.test.p_value},
+                "table": het.to_frame().to_dict(orient="records"),
+            }
+        for m in mediators:
+            med_kw = {**kw, "controls": tuple(c for c in inputs.controls if c != m)}  # a mediator is no control
+            med = mediation(data, y, m, boot=boot, seed=seed,
+                            progress=(lambda done, m=m: progress(f"bootstrap {m}", done, boot)) if progress else None,
+                            **med_kw)
+            written += write_table(med.to_frame(), folder / f"mediation_{_slug(m)}", note=note)
+            headline.setdefault("mediation", {})[m] = {
+                "a": med.a, "b": med.b, "total": med.total, "direct": med.direct, "indirect": med.indirect,
+                "proportion": med.proportion, "table": med.to_frame().to_dict(orient="records"),
+            }
+        if moderator:
+            mod_kw = {**kw, "controls": tuple(c for c in inputs.controls if c not in (moderator, moderate))}
+            mod = moderation(data, y, moderator, by=moderate, treatment=None if moderate else "did", **mod_kw)
+            written += write_table(mod.to_frame(), folder / f"moderation_{_slug(moderator)}", note=note)
+            headline["moderation"] = {"term": mod.interaction_term, "interaction": mod.interaction,
+                                      "table": mod.to_frame().to_dict(orient="records")}
+        if placebo_draws > 0:
+            placebo = placebo_test(
+                data, y, draws=placebo_draws, seed=seed, mode=placebo_mode, workers=workers, scheduler=scheduler,
+                progress=(lambda done: progress("placebo", done, placebo_draws)) if progress else None, **kw,
+            )
+            placebo_csv = folder / "placebo.csv"
+            with atomic_path(placebo_csv) as tmp:
+                tmp.write_text(placebo.to_frame().to_csv(index=False), encoding="utf-8")
+            written.append(placebo_csv)
+            written += save_figure(placebo.plot(), folder / "placebo")
+            headline["placebo"] = placebo.to_dict()
+        written.append(_write_json(headline, folder / "did_summary.json"))
+    final = final_paths(written, folder, out)
+    return final, headline
+
+
+
+def _slug(name: str) -> str:
+    import re
+
+    return re.sub(r"[^0-9A-Za-z_.-]+", "_", str(name)).strip("_") or "column"
+
+
+def _bacon(data: pd.DataFrame, y: str, inputs: PolicyInputs, decompose: Callable) -> object | None:
+    """Goodman-Bacon decomposition when the panel is balanced (it needs one); else None with a warning."""
+    from spillmap.errors import SpillmapWarning
+
+    counts = data.groupby(inputs.id_col)[inputs.time_col].count()
+    if counts.nunique() != 1 or data[inputs.time_col].nunique() != counts.iloc[0]:
+        warnings.warn("The Goodman-Bacon decomposition needs a balanced panel; skipped.", SpillmapWarning,
+                      stacklevel=3)
+        return None
+    return decompose(data, y, id_col=inputs.id_col, time_col=inputs.time_col, first_year_col="first_year")
 
 
 def run_sdid(
@@ -213,42 +278,43 @@ def run_sdid(
     from spillmap.models import fit_sdm_did, placebo_test, spatial_event_study
     from spillmap.models._plots import save_figure
 
-    folder = _prepare_out(out)
-    note = inputs.synthetic.get("note") if inputs.synthetic else None
-    if weights is None:
-        units = pd.unique(inputs.data[inputs.id_col])
-        layer = inputs.layer
-        subset = layer[layer[gis.CHINA_ID].astype(str).isin(set(map(str, units)))]
-        if len(subset) != len(units):
-            raise SpillmapError(
-                "The panel's units are not all in the shipped layer; pass a weights file (--weights) built for them."
+    with staged_output(out) as folder:
+        note = inputs.synthetic.get("note") if inputs.synthetic else None
+        if weights is None:
+            units = pd.unique(inputs.data[inputs.id_col])
+            layer = inputs.layer
+            subset = layer[layer[gis.CHINA_ID].astype(str).isin(set(map(str, units)))]
+            if len(subset) != len(units):
+                raise SpillmapError(
+                    "The panel's units are not all in the shipped layer; pass a weights file (--weights) built for them."
+                )
+            dist = gis.pairwise_distances(subset, gis.CHINA_ID, name_col=gis.CHINA_NAME, max_km=cutoff_km)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                weights = sw.build_inverse_distance(dist, cutoff_km=cutoff_km, islands="keep")
+        kw = dict(id_col=inputs.id_col, time_col=inputs.time_col, controls=inputs.controls)
+        res = fit_sdm_did(inputs.data, inputs.y, weights=weights, draws=draws, seed=seed, **kw)
+        written = write_table(res.fit.tidy().reset_index(), folder / "sdm_did_coefficients", note=note)
+        written += write_table(res.effects.to_frame().reset_index(), folder / "sdm_did_effects", note=note)
+        headline: dict = {"synthetic": inputs.synthetic, "treatment": inputs.report, "sdm_did": res.to_dict()}
+        if event_study:
+            ses = spatial_event_study(inputs.data, inputs.y, weights=weights, leads=leads, lags=lags,
+                                      draws=draws, seed=seed, **kw)
+            written += write_table(ses.to_frame(), folder / "spatial_event_study", note=note)
+            written += save_figure(ses.plot(), folder / "spatial_event_study")
+            headline["spatial_event_study"] = ses.table.to_dict(orient="index")
+        if placebo_draws > 0:
+            placebo = placebo_test(
+                inputs.data, inputs.y, draws=placebo_draws, seed=seed, model="sdm", weights=weights, workers=workers,
+                scheduler=scheduler,
+                progress=(lambda done: progress("placebo", done, placebo_draws)) if progress else None, **kw,
             )
-        dist = gis.pairwise_distances(subset, gis.CHINA_ID, name_col=gis.CHINA_NAME, max_km=cutoff_km)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            weights = sw.build_inverse_distance(dist, cutoff_km=cutoff_km, islands="keep")
-    kw = dict(id_col=inputs.id_col, time_col=inputs.time_col, controls=inputs.controls)
-    res = fit_sdm_did(inputs.data, inputs.y, weights=weights, draws=draws, seed=seed, **kw)
-    written = write_table(res.fit.tidy().reset_index(), folder / "sdm_did_coefficients", note=note)
-    written += write_table(res.effects.to_frame().reset_index(), folder / "sdm_did_effects", note=note)
-    headline: dict = {"synthetic": inputs.synthetic, "treatment": inputs.report, "sdm_did": res.to_dict()}
-    if event_study:
-        ses = spatial_event_study(inputs.data, inputs.y, weights=weights, leads=leads, lags=lags,
-                                  draws=draws, seed=seed, **kw)
-        written += write_table(ses.to_frame(), folder / "spatial_event_study", note=note)
-        written += save_figure(ses.plot(), folder / "spatial_event_study")
-        headline["spatial_event_study"] = ses.table.to_dict(orient="index")
-    if placebo_draws > 0:
-        placebo = placebo_test(
-            inputs.data, inputs.y, draws=placebo_draws, seed=seed, model="sdm", weights=weights, workers=workers,
-            scheduler=scheduler,
-            progress=(lambda done: progress("placebo", done, placebo_draws)) if progress else None, **kw,
-        )
-        csv = folder / "sdm_placebo.csv"
-        with atomic_path(csv) as tmp:
-            tmp.write_text(placebo.to_frame().to_csv(index=False), encoding="utf-8")
-        written.append(csv)
-        written += save_figure(placebo.plot(), folder / "sdm_placebo")
-        headline["placebo"] = placebo.to_dict()
-    written.append(_write_json(headline, folder / "sdid_summary.json"))
-    return written, headline
+            csv = folder / "sdm_placebo.csv"
+            with atomic_path(csv) as tmp:
+                tmp.write_text(placebo.to_frame().to_csv(index=False), encoding="utf-8")
+            written.append(csv)
+            written += save_figure(placebo.plot(), folder / "sdm_placebo")
+            headline["placebo"] = placebo.to_dict()
+        written.append(_write_json(headline, folder / "sdid_summary.json"))
+    final = final_paths(written, folder, out)
+    return final, headline

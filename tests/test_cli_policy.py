@@ -80,3 +80,42 @@ def test_did_bad_column(runner, tmp_path):
                                  "--treated-col", "d", "--out", str(tmp_path / "o")])
     assert result.exit_code == 1 and "has no column 'gdp'; its columns are: unit, year, y, x1, x2" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_did_mechanism_options_and_bacon(runner, tmp_path):
+    frame, first = staggered_panel(n=90, seed=11)
+    frame["grp"] = frame["unit"].map(lambda u: "a" if int(str(u).strip("u") or 0) % 2 else "b")
+    frame.to_csv(tmp_path / "panel.csv", index=False)
+    out = tmp_path / "o"
+    frame.assign(fy=frame["unit"].map(first)).to_csv(tmp_path / "panel.csv", index=False)
+    result = runner.invoke(app, [
+        "did", str(tmp_path / "panel.csv"), "--y", "y", "--id", "unit", "--time", "year", "--controls", "x1,x2",
+        "--first-year-col", "fy", "--placebo", "0", "--group", "grp", "--mediator", "x1", "--moderator", "x2",
+        "--boot", "40", "--out", str(out), "--json",
+    ])
+    assert result.exit_code == 0, result.output
+    headline = json.loads(result.stdout)
+    bacon = headline["bacon"]
+    assert sum(row["weight"] for row in bacon["by_kind"]) == pytest.approx(1.0)
+    assert sum(row["weight"] * row["estimate"] for row in bacon["by_kind"]) == pytest.approx(bacon["twfe"])
+    assert headline["heterogeneity"]["grp"]["difference_test"]["df"] == 1
+    med = headline["mediation"]["x1"]
+    assert med["total"] == pytest.approx(med["direct"] + med["indirect"], rel=1e-8)
+    assert headline["moderation"]["term"] == "did:x2"
+    names = {p.name for p in out.iterdir()}
+    assert {"bacon_summary.csv", "bacon_comparisons.tex", "heterogeneity_grp.md", "mediation_x1.csv",
+            "moderation_x2.tex"} <= names
+
+
+def test_did_failure_leaves_output_folder_untouched(runner, tmp_path):
+    frame, first = staggered_panel(n=40, seed=3)
+    frame["grp"] = np.where(frame["unit"].map(first).isna(), "never", "pilot")  # one group has no treated unit
+    frame.assign(fy=frame["unit"].map(first)).to_csv(tmp_path / "panel.csv", index=False)
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "keep.txt").write_text("earlier run")
+    result = runner.invoke(app, ["did", str(tmp_path / "panel.csv"), "--y", "y", "--id", "unit", "--time", "year",
+                                 "--first-year-col", "fy", "--placebo", "0", "--no-robust", "--group", "grp",
+                                 "--out", str(out)])
+    assert result.exit_code == 1 and "'grp'" in result.output and "no treated unit" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]  # nothing half-written, staging removed
