@@ -7,16 +7,29 @@ kilometres, which :mod:`spillmap.weights` turns into spatial weights.
 """
 
 from ._distance import DistanceMethod, PairwiseDistances, pairwise_distances
+from ._export import GpkgVersion, write_geojson, write_geotiff, write_shapefile, write_styled_geopackage
 from ._io import list_layers, read_layer, write_layer
 from ._pilots import PILOTS_FILE, PilotJoin, pilot_years, read_pilots
 from ._points import PointMethod, representative_points
 from ._project import is_metric, suggest_metric_crs, to_projected
 from ._shipped import CHINA_ID, CHINA_LAYER, CHINA_NAME, CHINA_REGIONS, read_china_layer, shipped_path
+from ._styles import ClassMethod, ColorScheme, LayerStyle, StyleClass, graduated_style
 from ._validate import validate_ids, validate_layer
+from ._zonal import ZONAL_STATS, merge_zonal, rasters_from_pattern, zonal_stats
 
 __all__ = [
     "read_layer",
     "write_layer",
+    "write_styled_geopackage",
+    "write_shapefile",
+    "write_geojson",
+    "write_geotiff",
+    "GpkgVersion",
+    "graduated_style",
+    "LayerStyle",
+    "StyleClass",
+    "ColorScheme",
+    "ClassMethod",
     "list_layers",
     "validate_layer",
     "validate_ids",
@@ -38,4 +51,8 @@ __all__ = [
     "CHINA_REGIONS",
     "CHINA_LAYER",
     "CHINA_NAME",
+    "zonal_stats",
+    "merge_zonal",
+    "rasters_from_pattern",
+    "ZONAL_STATS",
 ]

@@ -9,6 +9,7 @@ once so that sweeps and placebo runs refit cheaply.
 """
 
 from ._bacon import BaconResult, bacon_decomposition
+from ._crossover import Crossover, crossover
 from ._did import DIDResult, EstimatorComparison, EventStudyResult, compare_estimators, event_study, fit_did
 from ._effects import EffectsResult
 from ._fe import FixedEffects
@@ -27,7 +28,9 @@ from ._ml import Model
 from ._panel import PanelData, panel_arrays, parse_formula
 from ._placebo import PlaceboResult, placebo_test
 from ._sdid import SDMDiDResult, SpatialEventStudyResult, fit_sdm_did, spatial_event_study
+from ._sweep import Band, SweepResult, distance_bands, distance_sweep
 from ._treatment import TreatmentPanel, TreatmentReport, assign_treatment
+from ._unit_effects import UnitEffectsResult, UnitEffectsSummary, unit_effects
 from ._results import SpatialPanelResult, Summary, TestResult
 from ._weights import PreparedWeights, prepare_weights
 from .api import fit_spatial_panel
@@ -59,12 +62,21 @@ __all__ = [
     "moderation",
     "ModerationResult",
     "entropy_index",
+    "distance_sweep",
+    "distance_bands",
+    "Band",
+    "SweepResult",
+    "crossover",
+    "Crossover",
     "EntropyIndexResult",
     "prepare_weights",
     "panel_lm_tests",
     "PreparedWeights",
     "SpatialPanelResult",
     "EffectsResult",
+    "unit_effects",
+    "UnitEffectsResult",
+    "UnitEffectsSummary",
     "Summary",
     "TestResult",
     "PanelData",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_event_study", "plot_placebo", "save_figure"]
+__all__ = ["plot_event_study", "plot_placebo", "plot_sweep", "save_figure"]
 
 _COLORS = ("#1f4e79", "#c0504d", "#4f8f3a", "#7f6084")
 _LABELS = {"twfe": "TWFE", "did2s": "did2s (Gardner)", "saturated": "Sun & Abraham (saturated)", "sdm": "SDM-DID"}
@@ -71,6 +71,43 @@ def plot_placebo(result, ax=None):  # noqa: ANN001, ANN201
         axis.set_ylabel("density")
         axis.legend(frameon=False)
     axes[0].set_title(f"Placebo ({len(result.estimates)} draws, {result.mode}): p = {result.p_value:.3f}")
+    return fig
+
+
+def plot_sweep(result, ax=None, *, level: float = 0.95, title: str | None = None):  # noqa: ANN001, ANN201
+    """Indirect effect of DID against distance: estimate, 90 %/95 % bands, zero line, crossover and its interval."""
+    fig, ax = _figure(ax, size=(7.2, 4.2))
+    table = result.table
+    x = table["position_km"].to_numpy(float)
+    est = table["indirect_estimate"].to_numpy(float)
+    for lev, alpha in ((0.95, 0.18), (0.90, 0.30)):
+        lo_col, hi_col = f"indirect_ci{round(lev * 100)}_low", f"indirect_ci{round(lev * 100)}_high"
+        if lo_col in table:
+            ax.fill_between(x, table[lo_col].to_numpy(float), table[hi_col].to_numpy(float), color="#1f4e79",
+                            alpha=alpha, linewidth=0, label=f"{lev:.0%} interval")
+    ax.plot(x, est, "-", color="#1f4e79")
+    used = table["in_crossover"].to_numpy(bool) if "in_crossover" in table else np.ones(len(x), bool)
+    ax.plot(x[used], est[used], "o", color="#1f4e79", markersize=4, label="indirect effect (spillover)")
+    if (~used).any():
+        ax.plot(x[~used], est[~used], "o", markerfacecolor="white", markeredgecolor="#1f4e79", markersize=5,
+                label="band too sparse for the crossover")
+    ax.axhline(0.0, color="0.3", linewidth=0.9)
+    cross = result.crossover
+    if np.isfinite(cross.radius_km):
+        lo, hi = cross.intervals.get(level, (np.nan, np.nan))
+        left = lo if np.isfinite(lo) else x.min()
+        right = hi if np.isfinite(hi) else x.max()
+        if np.isfinite(left) and np.isfinite(right):
+            ax.axvspan(left, right, color="#c0504d", alpha=0.12, linewidth=0,
+                       label=f"crossover {level:.0%} interval")
+        ax.axvline(cross.radius_km, color="#c0504d", linewidth=1.5, linestyle="--",
+                   label=f"crossover ≈ {cross.radius_km:.0f} km")
+    where = "ring midpoint" if result.mode == "ring" else "band radius"
+    ax.set_xlabel(f"distance, km ({where})")
+    ax.set_ylabel("indirect effect of DID")
+    ax.legend(frameon=False, fontsize="small")
+    ax.set_title(title or f"Spillover and siphon by distance\n({result.mode} bands, {result.weight} weights)",
+                 fontsize="medium")
     return fig
 
 

@@ -468,6 +468,94 @@ def sdid(
         _report_written("spillmap sdid", written, headline, as_json)
 
 
+class SweepMode(str, Enum):
+    ring = "ring"
+    cumulative = "cumulative"
+
+
+class BandWeight(str, Enum):
+    inverse = "inverse"
+    binary = "binary"
+
+
+@app.command()
+def sweep(
+    panel: PanelArg = None,
+    y: YOpt = None,
+    id_col: IdOpt = None,
+    time_col: Annotated[Optional[str], typer.Option("--time", help="Period (year) column.")] = None,
+    controls: ControlsOpt = None,
+    pilots: PilotsOpt = None,
+    treated_col: TreatedOpt = None,
+    first_year_col: FirstYearOpt = None,
+    layer: Annotated[Optional[Path], typer.Option(
+        help="Boundary layer of the panel's units (default: the shipped China layer).")] = None,
+    layer_id: Annotated[Optional[str], typer.Option(help="Id column of --layer (default: --id).")] = None,
+    layer_name: LayerNameOpt = None,
+    encoding: EncodingOpt = None,
+    band: Annotated[float, typer.Option("--band", help="Band width, km.")] = 50.0,
+    max_km: Annotated[float, typer.Option("--max", help="Outer edge of the last band, km.")] = 600.0,
+    min_km: Annotated[float, typer.Option("--min", help="Inner edge of the first band, km.")] = 0.0,
+    mode: Annotated[SweepMode, typer.Option(help="ring: (d-band, d]; cumulative: (0, d].")] = SweepMode.ring,
+    weight: Annotated[BandWeight, typer.Option(help="Weights inside a band: inverse distance or binary.")] = BandWeight.inverse,
+    alpha: Annotated[float, typer.Option(help="Distance decay inside a band: weight = km ** -alpha.")] = 1.0,
+    method: Annotated[Method, typer.Option(help="Distance: geodesic (ellipsoid) or planar.")] = Method.geodesic,
+    effects: Annotated[int, typer.Option(help="Simulation draws for the effects and the crossover interval.")] = 1000,
+    min_linked: Annotated[float, typer.Option(
+        help="Share of units that must have a neighbour in a band for it to enter the crossover search.")] = 0.5,
+    seed: SeedOpt = 0,
+    workers: Annotated[Optional[int], typer.Option(help="Dask threads for the bands (0: in this process).")] = None,
+    scheduler: SchedulerOpt = None,
+    cache: Annotated[Optional[Path], typer.Option(
+        help="Folder for finished bands (resume); default OUT/.sweep-cache.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the band cache.")] = False,
+    out: OutOpt = Path("out/sweep"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print per-band effects and the crossover as JSON.")] = False,
+) -> None:
+    """Siphon radius: re-fit the spatial Durbin DID on distance bands; where does spillover turn negative?"""
+    with _reported():
+        from spillmap.sweep import run_sweep
+
+        inputs = _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed)
+        frame = None
+        if layer is not None:
+            from spillmap import gis
+
+            layer_id = layer_id or id_col
+            if layer_id is None:
+                raise typer.BadParameter("Name the id column of --layer with --layer-id (or --id).")
+            frame = gis.read_layer(layer, layer_id, layer=layer_name, encoding=encoding)
+        with _progress(not as_json) as progress:
+            written, headline, result = run_sweep(
+                inputs, out, layer=frame, layer_id=layer_id, method=method.value, step_km=band, max_km=max_km,
+                min_km=min_km, mode=mode.value, weight=weight.value, alpha=alpha, draws=effects, seed=seed,
+                min_linked_share=min_linked, workers=workers, scheduler=scheduler,
+                cache_dir=None if no_cache else (cache if cache is not None else "default"), progress=progress,
+            )
+        if not as_json:
+            console = _console()
+            table = result.to_frame()
+            from rich.table import Table
+
+            view = Table(title=f"Indirect effect of DID by {result.mode} band ({result.weight} weights)")
+            for col in ("band km", "nbrs", "islands", "rho", "indirect", "95% interval", ""):
+                view.add_column(col, justify="right", no_wrap=True)
+            for r in table.itertuples():
+                if r.error:
+                    view.add_row(r.band, f"{r.mean_neighbours:.1f}", str(r.islands), "", "", "", f"[red]{r.error}[/]")
+                    continue
+                lo, hi = r.indirect_ci95_low, r.indirect_ci95_high
+                mark = "[red]siphon[/]" if hi < 0 else ("[green]spillover[/]" if lo > 0 else "")
+                view.add_row(r.band, f"{r.mean_neighbours:.1f}", str(r.islands), f"{r.rho:.3f}",
+                             f"{r.indirect_estimate:.3f}", f"{lo:.3f} … {hi:.3f}",
+                             mark if r.in_crossover else "[dim]sparse[/]")
+            console.print(view)
+            console.print(f"[bold]{result.crossover.statement}[/]")
+            if result.cached_bands:
+                console.print(f"{result.cached_bands} of {len(result.bands)} bands read from the cache.")
+        _report_written("spillmap sweep", written, headline, as_json)
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Output folder (created if missing).")] = Path("out"),
@@ -491,6 +579,11 @@ def version() -> None:
     from spillmap import __version__
 
     typer.echo(__version__)
+
+
+from spillmap._zonal_cli import zonal  # noqa: E402 - typer command defined beside its glue
+
+app.command()(zonal)
 
 
 def main() -> None:  # pragma: no cover - console entry point

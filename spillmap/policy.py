@@ -65,11 +65,11 @@ def load_policy_inputs(
 
     layer = gis.read_china_layer()
     if panel is None:
-        from spillmap.synthetic import synthetic_panel
+        from spillmap.synthetic import DEMO_DGP, synthetic_panel
 
         years = gis.pilot_years(layer, id_col=gis.CHINA_ID, name_col=gis.CHINA_NAME, pilots=pilots)
         dist = gis.pairwise_distances(layer, gis.CHINA_ID, name_col=gis.CHINA_NAME)
-        frame = synthetic_panel(dist, years.years, seed=seed).drop(columns="did")
+        frame = synthetic_panel(dist, years.years, seed=seed, **DEMO_DGP).drop(columns="did")
         attrs = dict(frame.attrs)
         groups = layer.set_index(gis.CHINA_ID)[["province", "region", "kind"]]
         frame = frame.join(groups, on=gis.CHINA_ID)  # unit-level groups for heterogeneity checks

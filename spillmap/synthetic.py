@@ -9,7 +9,13 @@ where s(d) spreads a positive spillover ``near`` over the treated units within
 ``near_km`` kilometres and a negative one ``far`` (the "siphon") over those
 between ``near_km`` and ``far_km``; beyond ``far_km`` nothing spills over.
 Each ring's weights are row-standardised, so a unit surrounded by treated
-units receives ``near`` (or ``far``) in full.
+units receives ``near`` (or ``far``) in full. With ``ring_km`` each zone is
+cut into rings of that width, each carrying the zone's value.
+
+:data:`DEMO_DGP` is the process behind ``spillmap demo``, ``did``, ``sdid``
+and ``sweep`` without a panel: direct effect 1.0, +0.3 per 50 km ring out to
+150 km, −0.3 per ring from 150 to 300 km, zero beyond, so the true
+spillover turns into a siphon at 150 km.
 """
 
 from __future__ import annotations
@@ -19,9 +25,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["synthetic_panel", "SYNTHETIC_NOTE"]
+__all__ = ["synthetic_panel", "SYNTHETIC_NOTE", "DEMO_DGP"]
 
 SYNTHETIC_NOTE = "SYNTHETIC DATA: outcome simulated with known effects (spillmap.synthetic), not observed."
+
+#: Parameters of the demo's data-generating process (true crossover: 150 km).
+DEMO_DGP: dict[str, float] = {"effect": 1.0, "near": 0.3, "far": -0.3, "near_km": 150.0, "far_km": 300.0,
+                              "ring_km": 50.0, "noise": 1.0}
 
 
 def synthetic_panel(
@@ -34,6 +44,7 @@ def synthetic_panel(
     far: float = -0.4,
     near_km: float = 150.0,
     far_km: float = 300.0,
+    ring_km: float | None = None,
     controls: int = 2,
     noise: float = 1.0,
     seed: int | np.random.Generator | None = 0,
@@ -54,6 +65,13 @@ def synthetic_panel(
     near, far
         Spillover received when all ring neighbours are treated, within
         (0, near_km] and (near_km, far_km] kilometres.
+    ring_km
+        ``None``: one row-standardised ring per zone, (0, near_km] and
+        (near_km, far_km]. A width in km: each zone is cut into rings of
+        that width, each row-standardised on its own and carrying ``near``
+        or ``far`` (so a unit with every neighbour treated in all three
+        50 km rings of the near zone receives 3·near); this is the
+        structure a distance-band sweep of that width estimates ring by ring.
 
     Returns
     -------
@@ -67,7 +85,11 @@ def synthetic_panel(
     ids = np.asarray(distances.ids)
     n, t = len(ids), len(years)
     rings = []
-    for lo, hi, size in ((0.0, near_km, near), (near_km, far_km, far)):
+    zones = [(0.0, near_km, near), (near_km, far_km, far)]
+    if ring_km is not None:
+        zones = [(float(a), float(min(a + ring_km, hi)), size) for lo, hi, size in zones
+                 for a in np.arange(lo, hi, ring_km)]
+    for lo, hi, size in zones:
         import warnings
 
         from spillmap.errors import IslandWarning
@@ -97,6 +119,6 @@ def synthetic_panel(
         frame[f"x{k + 1}"] = x[:, :, k].ravel()
     frame.attrs["synthetic"] = {
         "note": SYNTHETIC_NOTE, "effect": effect, "near": near, "far": far,
-        "near_km": near_km, "far_km": far_km, "noise": noise,
+        "near_km": near_km, "far_km": far_km, "ring_km": ring_km, "noise": noise,
     }
     return frame

@@ -1,0 +1,187 @@
+"""Where a spillover curve turns into a siphon: the crossover radius and its interval.
+
+The curve is the indirect (spillover) effect of the policy against distance,
+one value per distance band. The crossover is the first radius where it goes
+from positive to non-positive, linearly interpolated between the two bands'
+positions. Its interval comes from the same rule applied to every simulated
+draw of the curve; a draw that never turns negative crosses *beyond* the
+last band (+∞), one that is never positive has no spillover zone (−∞), and
+percentiles are taken without interpolation so such bounds stay open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Crossover", "crossover", "first_crossing"]
+
+
+def first_crossing(x: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """First positive → non-positive crossing of each row of ``values`` over positions ``x`` (km).
+
+    ``values`` is (bands,) or (draws, bands); NaN bands are skipped row by row.
+    Returns one value per row (a 1-D input is one row): +inf for a row that has a positive value but no later
+    non-positive one, −inf for a row that is never positive, NaN for a row
+    with fewer than one finite value.
+    """
+    x = np.asarray(x, dtype=float)
+    v = np.atleast_2d(np.asarray(values, dtype=float))
+    out = np.full(v.shape[0], np.nan)
+    for r, row in enumerate(v):
+        ok = np.isfinite(row)
+        if not ok.any():
+            continue
+        xs, vs = x[ok], row[ok]
+        pos = vs > 0
+        change = np.flatnonzero(pos[:-1] & ~pos[1:])
+        if len(change):
+            k = change[0]
+            out[r] = xs[k] + (xs[k + 1] - xs[k]) * vs[k] / (vs[k] - vs[k + 1])
+        else:
+            out[r] = np.inf if pos.any() else -np.inf
+    return out
+
+
+@dataclass(frozen=True)
+class Crossover:
+    """The radius (km) where the spillover of the policy turns into a siphon.
+
+    Attributes
+    ----------
+    radius_km
+        Interpolated crossover of the estimated curve; +inf when the curve
+        stays positive, −inf when it is never positive (see ``kind``).
+    kind
+        ``"crossing"``, ``"positive_throughout"`` or ``"never_positive"``.
+    intervals
+        Level → (low, high) in km, percentiles of the draws' crossovers;
+        ±inf bounds are open (the crossing may lie beyond the last band or
+        before the first).
+    share_crossing
+        Share of draws whose curve crosses inside the swept range.
+    first_negative_band
+        Level → label of the first band whose interval lies wholly below zero
+        (a significantly negative, siphon band), or ``None``.
+    range_km
+        (first, last) band positions swept.
+    """
+
+    radius_km: float
+    kind: str
+    intervals: dict[float, tuple[float, float]]
+    share_crossing: float
+    first_negative_band: dict[float, str | None]
+    range_km: tuple[float, float]
+    draws: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0))
+
+    def interval(self, level: float = 0.95) -> tuple[float, float]:
+        return self.intervals[level]
+
+    @property
+    def statement(self) -> str:
+        """One sentence for people: the radius and its interval, or why there is none."""
+        lo, hi = self.range_km
+        if self.kind == "positive_throughout":
+            text = (f"No crossover between {lo:g} and {hi:g} km: the indirect (spillover) effect stays "
+                    f"positive in every band.")
+        elif self.kind == "never_positive":
+            text = (f"No crossover between {lo:g} and {hi:g} km: the indirect effect is not positive in any "
+                    f"band, so there is no spillover zone to turn into a siphon.")
+        else:
+            parts = [f"{level:.0%} interval {_fmt_interval(self.intervals[level], self.range_km)}"
+                     for level in sorted(self.intervals, reverse=True)]
+            text = (f"The indirect (spillover) effect turns negative (siphon) at about {self.radius_km:.0f} km ("
+                    + "; ".join(parts) + f"; {self.share_crossing:.0%} of draws cross within {lo:g}–{hi:g} km).")
+        level = max(self.first_negative_band) if self.first_negative_band else None
+        if level is not None:
+            band = self.first_negative_band[level]
+            text += (f" First band with a significantly negative effect ({level:.0%}): {band} km."
+                     if band else f" No band has a significantly negative effect at {level:.0%}.")
+        return text
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "radius_km": _json_km(self.radius_km),
+            "kind": self.kind,
+            "intervals": {f"{level:g}": [_json_km(a), _json_km(b)] for level, (a, b) in self.intervals.items()},
+            "share_crossing": self.share_crossing,
+            "first_negative_band": {f"{level:g}": band for level, band in self.first_negative_band.items()},
+            "range_km": list(self.range_km),
+            "statement": self.statement,
+        }
+
+
+def crossover(
+    x_km: Sequence[float],
+    estimates: Sequence[float],
+    draws: np.ndarray,
+    *,
+    labels: Sequence[str] | None = None,
+    intervals: dict[float, tuple[np.ndarray, np.ndarray]] | None = None,
+    levels: Sequence[float] = (0.90, 0.95),
+) -> Crossover:
+    """Crossover radius of a curve of estimates over band positions ``x_km``, with intervals.
+
+    Parameters
+    ----------
+    x_km
+        Position of each band in kilometres (ring midpoints, or outer edges
+        for cumulative bands), increasing.
+    estimates
+        Indirect effect per band (NaN for a band that could not be fitted).
+    draws
+        (draws, bands) simulated values of the curve.
+    labels
+        Band labels for the "first significantly negative band".
+    intervals
+        Level → (low, high) per band; percentiles of ``draws`` when omitted.
+    levels
+        Interval levels, e.g. 0.90 and 0.95.
+    """
+    x = np.asarray(x_km, dtype=float)
+    est = np.asarray(estimates, dtype=float)
+    d = np.asarray(draws, dtype=float)
+    if d.ndim != 2 or d.shape[1] != len(x) or len(est) != len(x):
+        raise ValueError("draws must be (draws, bands) and estimates one value per band.")
+    if np.any(np.diff(x) <= 0):
+        raise ValueError("Band positions must increase.")
+    labels = list(labels) if labels is not None else [f"{v:g}" for v in x]
+    radius = float(first_crossing(x, est[None, :])[0])
+    kind = "crossing" if np.isfinite(radius) else ("positive_throughout" if radius > 0 else "never_positive")
+    per_draw = first_crossing(x, d)
+    per_draw = per_draw[~np.isnan(per_draw)]
+    bounds: dict[float, tuple[float, float]] = {}
+    first_negative: dict[float, str | None] = {}
+    for level in levels:
+        tail = round((1 - level) / 2, 12)  # 0.025, not 0.025000000000000022: inverted_cdf is exact
+        if len(per_draw):
+            lo, hi = np.quantile(per_draw, [tail, 1 - tail], method="inverted_cdf")
+            bounds[level] = (float(lo), float(hi))
+        else:
+            bounds[level] = (float("nan"), float("nan"))
+        if intervals is not None and level in intervals:
+            upper = np.asarray(intervals[level][1], dtype=float)
+        else:
+            with np.errstate(all="ignore"):
+                upper = np.nanquantile(d, 1 - tail, axis=0) if len(d) else np.full(len(x), np.nan)
+        below = np.flatnonzero(upper < 0)
+        first_negative[level] = labels[below[0]] if len(below) else None
+    share = float(np.mean(np.isfinite(per_draw))) if len(per_draw) else 0.0
+    return Crossover(
+        radius_km=radius, kind=kind, intervals=bounds, share_crossing=share,
+        first_negative_band=first_negative, range_km=(float(x[0]), float(x[-1])), draws=per_draw,
+    )
+
+
+def _json_km(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def _fmt_interval(bounds: tuple[float, float], range_km: tuple[float, float]) -> str:
+    lo, hi = bounds
+    left = f"{lo:.0f}" if np.isfinite(lo) else f"before {range_km[0]:g}"
+    right = f"{hi:.0f} km" if np.isfinite(hi) else f"beyond {range_km[1]:g} km"
+    return f"{left}–{right}"
