@@ -1,0 +1,251 @@
+"""Exports opened in a real QGIS (Debian's python3-qgis, run by /usr/bin/python3).
+
+Cases: every layer of a styled GeoPackage opens valid with its feature
+count, field names and types; styled layers come up with a graduated
+renderer read from ``layer_styles`` (the stored row is QGIS's default
+style, with the stored classes and colours), an unstyled layer with QGIS's
+single-symbol default; the shipped prefecture map renders to a PNG holding
+blue (siphon) and red (spillover) pixels; QGIS can add its own style to the
+``layer_styles`` table spillmap created; the Shapefile opens as UTF-8 with
+the short field names; the GeoTIFF opens with its CRS and the burned values
+at pixel centres.
+
+python3-qgis works only with the system interpreter, so QGIS runs in a
+subprocess (``QT_QPA_PLATFORM=offscreen``) that prints one JSON report. The
+tests skip when /usr/bin/python3 cannot import ``qgis.core``, except under
+``CI=true``, where they fail: CI installs QGIS with
+``apt-get install -y --no-install-recommends python3-qgis qgis-providers``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pyogrio
+import pytest
+from PIL import Image
+
+from spillmap import gis
+
+QGIS_PYTHON = "/usr/bin/python3"
+APT_COMMAND = "apt-get install -y --no-install-recommends python3-qgis qgis-providers"
+REPORT_MARK = "SPILLMAP-QGIS-REPORT "
+#: QGIS's startup takes ~3 s; generous for a loaded CI machine.
+TIMEOUT_S = 300
+#: A pixel is "blue" or "red" when that channel beats the other by this much (0-255).
+HUE_MARGIN = 60
+
+PROBE = r'''
+import json, os, sys
+
+from qgis.core import (Qgis, QgsApplication, QgsGraduatedSymbolRenderer, QgsMapRendererSequentialJob,
+                       QgsMapSettings, QgsPointXY, QgsProviderRegistry, QgsRasterLayer, QgsVectorLayer)
+from qgis.PyQt.QtCore import QSize
+from qgis.PyQt.QtGui import QColor
+
+job = json.load(open(sys.argv[1], encoding="utf-8"))
+app = QgsApplication([], False)
+app.initQgis()
+ogr = QgsProviderRegistry.instance().providerMetadata("ogr")
+report = {"qgis": Qgis.QGIS_VERSION, "layers": {}}
+opened = {}
+for name in job["layers"]:
+    uri = job["gpkg"] + "|layername=" + name
+    layer = QgsVectorLayer(uri, name, "ogr")
+    info = {"valid": layer.isValid()}
+    if layer.isValid():
+        renderer = layer.renderer()
+        n, ids, names, _descriptions, _error = layer.listStylesInDatabase()
+        default_qml = ogr.loadStyle(uri, "")
+        info.update(
+            features=layer.featureCount(),
+            fields=[[f.name(), f.typeName()] for f in layer.fields()],
+            renderer=renderer.type(),
+            graduated=isinstance(renderer, QgsGraduatedSymbolRenderer),
+            styles_in_db=n,
+            style_names=names[:n],
+            default_is_stored=bool(default_qml) and any(
+                default_qml == layer.getStyleFromDatabase(i)[0] for i in ids[:n]),
+        )
+        if isinstance(renderer, QgsGraduatedSymbolRenderer):
+            info["attr"] = renderer.classAttribute()
+            info["ranges"] = [[r.lowerValue(), r.upperValue(), r.symbol().color().name()]
+                              for r in renderer.ranges()]
+        opened[name] = layer
+    report["layers"][name] = info
+
+shown = opened[job["render"]]
+settings = QgsMapSettings()
+settings.setLayers([shown])
+settings.setDestinationCrs(shown.crs())
+settings.setExtent(shown.extent())
+settings.setOutputSize(QSize(480, 360))
+settings.setBackgroundColor(QColor("white"))
+render = QgsMapRendererSequentialJob(settings)
+render.start()
+render.waitForFinished()
+report["png_saved"] = render.renderedImage().save(job["png"], "PNG")
+
+report["add_style_error"] = opened[job["add_style"]].saveStyleToDatabase("qgis_added", "saved by QGIS", False, "")
+
+shp = QgsVectorLayer(job["shapefile"], "shp", "ogr")
+first = next(shp.getFeatures())
+report["shapefile"] = {"valid": shp.isValid(), "encoding": shp.dataProvider().encoding(),
+                       "fields": [f.name() for f in shp.fields()],
+                       "first": {f.name(): str(first[f.name()]) for f in shp.fields()}}
+
+tif = QgsRasterLayer(job["geotiff"], "tif", "gdal")
+report["geotiff"] = {"valid": tif.isValid(), "crs": tif.crs().authid(), "size": [tif.width(), tif.height()],
+                     "samples": [tif.dataProvider().sample(QgsPointXY(x, y), 1)[0] for x, y in job["samples"]]}
+print(job["mark"] + json.dumps(report), flush=True)
+os._exit(0)  # QGIS teardown (exitQgis) can crash after the work is done
+'''
+
+
+def _qgis_env(runtime: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env.update(QT_QPA_PLATFORM="offscreen", XDG_RUNTIME_DIR=str(runtime))
+    return env
+
+
+@pytest.fixture(scope="module")
+def qgis_env(tmp_path_factory) -> dict[str, str]:
+    """Environment for the QGIS subprocess; skips (fails under CI=true) without QGIS."""
+    runtime = tmp_path_factory.mktemp("xdg")
+    runtime.chmod(0o700)
+    env = _qgis_env(runtime)
+    reason = None
+    if not Path(QGIS_PYTHON).exists():
+        reason = f"{QGIS_PYTHON} does not exist"
+    else:
+        check = subprocess.run([QGIS_PYTHON, "-c", "import qgis.core"], env=env, capture_output=True,
+                               text=True, timeout=TIMEOUT_S)
+        if check.returncode != 0:
+            last = (check.stderr.strip().splitlines() or ["no message"])[-1]
+            reason = f"{QGIS_PYTHON} cannot import qgis.core ({last})"
+    if reason is not None:
+        message = f"QGIS is not installed: {reason}. Install it with `{APT_COMMAND}`."
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(message + " CI must install it before running the tests.")
+        pytest.skip(message)
+    return env
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory, make_grid) -> dict:
+    """A styled GeoPackage, a Shapefile and a GeoTIFF, as spillmap writes them."""
+    folder = tmp_path_factory.mktemp("qgis")
+    grid = make_grid().copy()
+    grid["indirect"] = np.arange(-4.0, 5.0)
+    grid["n_neigh"] = np.array([3, 5, 3, 5, 8, 5, 3, 5, 3], dtype="int64")
+    china = gis.read_china_layer()
+    east = china.representative_point().x.to_numpy() - 110.0  # siphon in the west, spillover in the east
+    china_effects = china[["code", "name", "geometry"]].assign(indirect=east)
+    layers = {
+        "effects": grid,
+        "weights_summary": grid[["uid", "n_neigh", "geometry"]],
+        "china_effects": china_effects,
+        "unstyled": grid[["uid", "geometry"]],
+    }
+    styles = {
+        "effects": gis.graduated_style("indirect", grid["indirect"]),
+        "weights_summary": gis.graduated_style("n_neigh", grid["n_neigh"], scheme="sequential", classes=3),
+        "china_effects": gis.graduated_style("indirect", east),
+    }
+    gpkg = gis.write_styled_geopackage(folder / "spillmap.gpkg", layers, styles)
+    shp = folder / "effects.shp"
+    mapping = gis.write_shapefile(grid.assign(indirect_effect=grid["indirect"]), shp)
+    metric = grid.to_crs("EPSG:32649")
+    tif = gis.write_geotiff(metric, "indirect", folder / "indirect.tif", resolution=5000)
+    centroid = metric.geometry.iloc[0].centroid
+    return {"folder": folder, "gpkg": gpkg, "layers": layers, "styles": styles, "shapefile": shp,
+            "mapping": mapping, "geotiff": tif, "samples": [[centroid.x, centroid.y]], "grid": grid}
+
+
+@pytest.fixture(scope="module")
+def report(qgis_env, exports) -> dict:
+    folder = exports["folder"]
+    script = folder / "probe.py"
+    script.write_text(PROBE, encoding="utf-8")
+    job = folder / "job.json"
+    job.write_text(json.dumps({
+        "gpkg": str(exports["gpkg"]), "layers": list(exports["layers"]), "render": "china_effects",
+        "png": str(folder / "china.png"), "add_style": "unstyled", "shapefile": str(exports["shapefile"]),
+        "geotiff": str(exports["geotiff"]), "samples": exports["samples"], "mark": REPORT_MARK,
+    }), encoding="utf-8")
+    run = subprocess.run([QGIS_PYTHON, str(script), str(job)], env=qgis_env, capture_output=True,
+                         text=True, timeout=TIMEOUT_S)
+    lines = [line for line in run.stdout.splitlines() if line.startswith(REPORT_MARK)]
+    if run.returncode != 0 or not lines:
+        pytest.fail(f"QGIS probe failed (exit {run.returncode}):\n{run.stdout[-2000:]}\n{run.stderr[-4000:]}")
+    return json.loads(lines[-1][len(REPORT_MARK):])
+
+
+def test_layers_open_with_fields(report, exports):
+    assert report["qgis"].startswith("3.")
+    for name, frame in exports["layers"].items():
+        info = report["layers"][name]
+        assert info["valid"], name
+        assert info["features"] == len(frame)
+        assert [f for f, _ in info["fields"]] == ["fid", *[c for c in frame.columns if c != "geometry"]]
+    types = dict(report["layers"]["effects"]["fields"])
+    assert types == {"fid": "Integer64", "uid": "String", "name": "String", "value": "Real",
+                     "indirect": "Real", "n_neigh": "Integer64"}
+
+
+def test_stored_style_is_default_and_graduated(report, exports):
+    for name, style in exports["styles"].items():
+        info = report["layers"][name]
+        assert info["renderer"] == "graduatedSymbol" and info["graduated"], name
+        assert info["styles_in_db"] == 1 and info["style_names"] == ["spillmap"]
+        assert info["default_is_stored"]
+        assert info["attr"] == style.column
+        assert info["ranges"] == [[c.lower, c.upper, c.color] for c in style.classes]
+    plain = report["layers"]["unstyled"]
+    assert plain["renderer"] == "singleSymbol" and plain["styles_in_db"] == 0
+
+
+def test_diverging_colours_in_qgis(report):
+    ranges = report["layers"]["effects"]["ranges"]
+    zero = [color for lower, upper, color in ranges if lower <= 0 <= upper]
+    assert zero == ["#f7f7f7"]
+    for lower, upper, color in ranges:
+        r, b = int(color[1:3], 16), int(color[5:7], 16)
+        assert (b > r) if upper < 0 else (r > b) if lower > 0 else True
+
+
+def test_rendered_map_shows_siphon_and_spillover(report, exports):
+    png = exports["folder"] / "china.png"
+    assert report["png_saved"] and png.is_file()
+    pixels = np.asarray(Image.open(png).convert("RGB")).astype(int).reshape(-1, 3)
+    assert len(np.unique(pixels, axis=0)) > 10, "the map is blank"
+    r, b = pixels[:, 0], pixels[:, 2]
+    assert ((b - r) > HUE_MARGIN).sum() > 500, "no blue (siphon) units drawn"
+    assert ((r - b) > HUE_MARGIN).sum() > 500, "no red (spillover) units drawn"
+
+
+def test_qgis_can_add_to_our_styles_table(report, exports):
+    assert report["add_style_error"] == ""
+    with sqlite3.connect(exports["gpkg"]) as db:
+        rows = db.execute("SELECT f_table_name, styleName, useAsDefault FROM layer_styles ORDER BY id").fetchall()
+    assert rows[-1] == ("unstyled", "qgis_added", 0)
+    assert pyogrio.read_info(exports["gpkg"], layer="layer_styles")["features"] == 4
+
+
+def test_shapefile_opens_as_utf8(report, exports):
+    shp = report["shapefile"]
+    assert shp["valid"] and shp["encoding"] == "UTF-8"
+    assert shp["fields"] == list(exports["mapping"].values())
+    assert exports["mapping"]["indirect_effect"] == "indirect_e"
+    assert shp["first"]["name"] == "格00"
+
+
+def test_geotiff_opens_with_values(report):
+    tif = report["geotiff"]
+    assert tif["valid"] and tif["crs"] == "EPSG:32649"
+    assert tif["samples"] == [-4.0]  # the south-west cell's centre, burned with its effect
