@@ -62,22 +62,31 @@ def _reported() -> Iterator[None]:
             yield
         except SpillmapError as exc:
             _flush(caught, err)
-            err.print(f"[bold red]error:[/] {exc}", markup=True)
+            err.print(f"[bold red]error:[/] {_escape(str(exc))}", markup=True)
             raise typer.Exit(code=1) from None
         except PermissionError as exc:
             _flush(caught, err)
-            err.print(f"[bold red]error:[/] cannot write '{exc.filename}': permission denied; "
+            err.print(f"[bold red]error:[/] cannot write '{_escape(str(exc.filename))}': permission denied; "
                       "choose a folder you can write to (--out).", markup=True)
             raise typer.Exit(code=1) from None
         _flush(caught, err)
 
 
+def _escape(text: str) -> str:
+    """Messages may hold [brackets] (config sections, lists): not rich markup."""
+    from rich.markup import escape
+
+    return escape(text)
+
+
 def _flush(caught: list[warnings.WarningMessage], err) -> None:  # noqa: ANN001
     from spillmap.errors import SpillmapWarning
 
+    seen = set()
     for w in caught:
-        if issubclass(w.category, SpillmapWarning):
-            err.print(f"[yellow]warning:[/] {w.message}", markup=True)
+        if issubclass(w.category, SpillmapWarning) and str(w.message) not in seen:
+            seen.add(str(w.message))
+            err.print(f"[yellow]warning:[/] {_escape(str(w.message))}", markup=True)
     caught.clear()
 
 
@@ -509,6 +518,8 @@ def sweep(
     cache: Annotated[Optional[Path], typer.Option(
         help="Folder for finished bands (resume); default OUT/.sweep-cache.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the band cache.")] = False,
+    layers: Annotated[bool, typer.Option("--layers", help="Also write sweep_bands.gpkg: per-band per-city effects, styled for QGIS.")] = False,
+    map_year: Annotated[Optional[int], typer.Option(help="Treated cities of this year for --layers (default: last).")] = None,
     out: OutOpt = Path("out/sweep"),
     as_json: Annotated[bool, typer.Option("--json", help="Print per-band effects and the crossover as JSON.")] = False,
 ) -> None:
@@ -530,7 +541,8 @@ def sweep(
                 inputs, out, layer=frame, layer_id=layer_id, method=method.value, step_km=band, max_km=max_km,
                 min_km=min_km, mode=mode.value, weight=weight.value, alpha=alpha, draws=effects, seed=seed,
                 min_linked_share=min_linked, workers=workers, scheduler=scheduler,
-                cache_dir=None if no_cache else (cache if cache is not None else "default"), progress=progress,
+                cache_dir=None if no_cache else (cache if cache is not None else "default"), layers=layers,
+                map_year=map_year, progress=progress,
             )
         if not as_json:
             console = _console()
@@ -561,16 +573,57 @@ def demo(
     out: Annotated[Path, typer.Option(help="Output folder (created if missing).")] = Path("out"),
     band_km: Annotated[float, typer.Option(help="Width of the distance rings summarised, km.")] = 50.0,
     max_km: Annotated[float, typer.Option(help="Outer edge of the last ring, km.")] = 600.0,
+    placebo: Annotated[int, typer.Option(help="Placebo draws.")] = 500,
+    seed: SeedOpt = 0,
 ) -> None:
-    """Run the main job on the shipped China layer and pilot table; write results to --out."""
+    """The main job on the shipped China layer and pilot table with a SYNTHETIC panel of known effects:
+    weights, DID chain, spatial Durbin DID, siphon-radius sweep, styled GeoPackage, maps and report."""
     with _reported():
+        from spillmap.config import default_config
         from spillmap.pipeline import run_demo
 
-        written = run_demo(out, band_km=band_km, max_km=max_km)
-        console = _console()
-        console.print(f"[bold green]spillmap demo[/] wrote {len(written)} files to {out}/")
-        for path in written:
-            console.print(f"  {path}")
+        config = default_config()
+        config["models"]["placebo"] = placebo
+        config["output"]["seed"] = seed
+        config["sweep"]["band_km"], config["sweep"]["max_km"] = band_km, max_km
+        _run(config, out, extras=lambda stage: run_demo(stage, band_km=band_km, max_km=max_km), title="spillmap demo")
+
+
+@app.command()
+def run(
+    config_file: Annotated[Path, typer.Argument(help="TOML configuration (see `spillmap.config`).", metavar="CONFIG")],
+    out: Annotated[Path, typer.Option(help="Output folder (created if missing).")] = Path("out"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the headline as JSON.")] = False,
+) -> None:
+    """Run the whole analysis a config file describes: DID chain, SDM-DID, sweep, map layers, report."""
+    with _reported():
+        from spillmap.config import load_config
+
+        _run(load_config(config_file), out, title="spillmap run", as_json=as_json)
+
+
+def _run(config, out: Path, *, extras=None, title: str, as_json: bool = False) -> None:  # noqa: ANN001
+    from spillmap.run import run_analysis
+
+    console = _console(stderr=True)
+    with _progress(not as_json) as progress:
+        written, headline = run_analysis(
+            config, out, progress=progress, extras=extras,
+            step=None if as_json else (lambda msg: console.print(f"[dim]· {msg}[/]")),
+        )
+    if as_json:
+        typer.echo(json.dumps(headline, ensure_ascii=False, indent=2, default=float))
+        return
+    main = _console()
+    if headline.get("synthetic"):
+        main.print(f"[bold yellow]{headline['synthetic']['note']}[/]")
+    if "sdid" in headline:
+        main.print("SDM-DID effects of the policy: " + "; ".join(
+            f"{k} {v['estimate']:.4f} [{v['ci_low']:.4f}, {v['ci_high']:.4f}]" for k, v in headline["sdid"].items()))
+    if "sweep" in headline:
+        main.print(f"[bold]{headline['sweep']['statement']}[/]")
+    main.print(f"[bold green]{title}[/] wrote {len(written)} files to {out}/ — open {out}/report.html "
+               f"and {out}/spillmap.gpkg (QGIS)")
 
 
 @app.command()

@@ -18,9 +18,12 @@ import pandas as pd
 from spillmap._files import atomic_path, final_paths, staged_output
 from spillmap.errors import MissingColumnError, SpillmapError
 
-__all__ = ["PolicyInputs", "load_policy_inputs", "run_did", "run_sdid", "write_table"]
+__all__ = ["CSV_FLOAT", "PolicyInputs", "load_policy_inputs", "run_did", "run_sdid", "write_table"]
 
 Progress = Callable[[str, int, int], None]
+#: Written tables carry 10 significant digits: far beyond any estimate's precision, and the same bytes
+#: from run to run even where threads round the 16th digit differently.
+CSV_FLOAT = "%.10g"
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,7 @@ def write_table(frame: pd.DataFrame, base: Path, *, note: str | None = None, dig
     if note:
         md = f"_{note}_\n\n{md}"
         tex = f"% {note}\n{tex}"
-    for suffix, text in ((".csv", frame.to_csv(index=False)), (".md", md + "\n"), (".tex", tex)):
+    for suffix, text in ((".csv", frame.to_csv(index=False, float_format=CSV_FLOAT)), (".md", md + "\n"), (".tex", tex)):
         target = base.with_suffix(suffix)
         with atomic_path(target) as tmp:
             tmp.write_text(text, encoding="utf-8")
@@ -228,7 +231,7 @@ def run_did(
             )
             placebo_csv = folder / "placebo.csv"
             with atomic_path(placebo_csv) as tmp:
-                tmp.write_text(placebo.to_frame().to_csv(index=False), encoding="utf-8")
+                tmp.write_text(placebo.to_frame().to_csv(index=False, float_format=CSV_FLOAT), encoding="utf-8")
             written.append(placebo_csv)
             written += save_figure(placebo.plot(), folder / "placebo")
             headline["placebo"] = placebo.to_dict()
@@ -311,7 +314,7 @@ def run_sdid(
             )
             csv = folder / "sdm_placebo.csv"
             with atomic_path(csv) as tmp:
-                tmp.write_text(placebo.to_frame().to_csv(index=False), encoding="utf-8")
+                tmp.write_text(placebo.to_frame().to_csv(index=False, float_format=CSV_FLOAT), encoding="utf-8")
             written.append(csv)
             written += save_figure(placebo.plot(), folder / "sdm_placebo")
             headline["placebo"] = placebo.to_dict()

@@ -15,9 +15,9 @@ import pandas as pd
 
 from spillmap._files import atomic_path, final_paths, prepare_folder, staged_output
 from spillmap.errors import SpillmapError
-from spillmap.policy import PolicyInputs, Progress, _write_json, write_table
+from spillmap.policy import CSV_FLOAT, PolicyInputs, Progress, _write_json, write_table
 
-__all__ = ["run_sweep", "sweep_distances"]
+__all__ = ["band_layers", "run_sweep", "sweep_distances"]
 
 
 def sweep_distances(
@@ -70,6 +70,8 @@ def run_sweep(
     workers: int | None = None,
     scheduler: str | None = None,
     cache_dir: str | os.PathLike[str] | None = "default",
+    layers: bool = False,
+    map_year: int | None = None,
     progress: Progress | None = None,
 ) -> tuple[list[Path], dict, object]:
     """Sweep the SDM-DID over distance bands; write ``sweep.csv/.parquet/.md/.tex``, ``sweep.png/.svg``
@@ -77,6 +79,9 @@ def run_sweep(
 
     ``cache_dir="default"`` keeps finished bands in ``<out>/.sweep-cache`` (a
     rerun with the same data and options reads them); ``None`` disables it.
+    ``layers=True`` also writes ``sweep_bands.gpkg``: one styled layer per band
+    with per-city effects (treated cities of ``map_year``, default the last
+    period) and neighbours in the band, for QGIS.
     """
     from spillmap.models import distance_bands, distance_sweep
     from spillmap.models._plots import save_figure
@@ -95,19 +100,117 @@ def run_sweep(
     )
     note = inputs.synthetic.get("note") if inputs.synthetic else None
     headline = {"synthetic": inputs.synthetic, "treatment": inputs.report, **result.to_dict(),
-                "cached_bands": result.cached_bands, "distance_method": method, "alpha": alpha}
+                "distance_method": method, "alpha": alpha}
     with staged_output(folder) as stage:
         table = result.to_frame()
         written = write_table(result._compact(), stage / "sweep", note=note)
         csv = stage / "sweep.csv"  # the full table replaces the compact CSV
         with atomic_path(csv) as tmp:
-            tmp.write_text(table.to_csv(index=False), encoding="utf-8")
+            tmp.write_text(table.to_csv(index=False, float_format=CSV_FLOAT), encoding="utf-8")
         parquet = stage / "sweep.parquet"
         with atomic_path(parquet) as tmp:
-            table.to_parquet(tmp, index=False)
+            _rounded(table).to_parquet(tmp, index=False)
         written.append(parquet)
         title = f"Spillover and siphon by distance ({result.mode} bands, {result.weight} weights)" + (
             "\nSYNTHETIC DATA (known effects: spillover to 150 km, siphon 150–300 km)" if note else "")
         written += save_figure(result.plot(title=title), stage / "sweep")
         written.append(_write_json(headline, stage / "sweep_summary.json"))
+        if layers:
+            written.append(_write_band_layers(result, inputs, dist, layer, layer_id, name_col, stage, map_year,
+                                              draws=min(draws, 500), seed=seed, alpha=alpha))
+    headline["cached_bands"] = result.cached_bands  # printed, not written: the files do not depend on it
     return final_paths(written, stage, folder), headline, result
+
+
+def _rounded(table: pd.DataFrame, digits: int = 12) -> pd.DataFrame:
+    """Floats to ``digits`` significant digits (same bytes from run to run, as the CSV)."""
+    import numpy as np
+
+    out = table.copy()
+    for col in out.columns:
+        if pd.api.types.is_float_dtype(out[col]):
+            v = out[col].to_numpy(dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mag = np.where(np.isfinite(v) & (v != 0), np.floor(np.log10(np.abs(v))), 0)
+            out[col] = np.round(v / 10**mag, digits - 1) * 10**mag
+    return out
+
+
+def band_layers(
+    result,  # noqa: ANN001 - SweepResult
+    base,  # noqa: ANN001 - GeoDataFrame: id column, geometry (and any columns to carry)
+    layer_id: str,
+    inputs: PolicyInputs,
+    distances,  # noqa: ANN001 - PairwiseDistances the sweep used (or wider)
+    treated: pd.Series,
+    *,
+    column: str = "recv",
+    classes: int = 7,
+    draws: int = 500,
+    seed: int = 0,
+    alpha: float = 1.0,
+) -> tuple[dict, dict]:
+    """Per-band map layers: per-city own/received/emitted effects of DID and neighbours in the band.
+
+    Layers are named ``sweep_IIII_OOOO`` (inner and outer km); all share one
+    diverging style on ``column`` so that the bands' maps compare. Bands read
+    from the sweep cache are refitted (cheap) for their multipliers; failed
+    bands are left out.
+    """
+    import warnings
+
+    import numpy as np
+
+    from spillmap.gis import graduated_style
+    from spillmap.models import fit_sdm_did, unit_effects
+    from spillmap.weights import build_ring
+
+    data = inputs.data.assign(**{inputs.id_col: inputs.data[inputs.id_col].astype(str)})
+    table = result.table.set_index("band")
+    layers: dict = {}
+    for band in result.bands:
+        if isinstance(table.loc[band.label, "error"], str):
+            continue
+        fit = result.fits.get(band.label)
+        if fit is None:  # read from the cache
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                w = build_ring(distances, band.inner_km, band.outer_km, weight=result.weight, alpha=alpha,
+                               islands="keep")
+                fit = fit_sdm_did(data, inputs.y, id_col=inputs.id_col, time_col=inputs.time_col, weights=w,
+                                  controls=inputs.controls, draws=10, seed=seed)
+        ue = unit_effects(fit.fit, "did", treated=treated, draws=draws, seed=seed)
+        frame = ue.to_frame(layer_id).drop(columns=["treated"], errors="ignore")
+        nb = pd.Series(result.neighbours[band.label], index=pd.Index(result.ids).astype(str))
+        lay = base.merge(frame, on=layer_id, how="left")
+        lay["nbrs"] = nb.reindex(lay[layer_id].astype(str)).to_numpy()
+        layers[f"sweep_{int(band.inner_km):04d}_{int(band.outer_km):04d}"] = lay
+    styles = {}
+    if layers:  # one class scheme for all bands, so the maps compare
+        values = np.concatenate([lay[column].to_numpy(float) for lay in layers.values()])
+        styles = {k: graduated_style(column, values, classes=classes, name=f"{column} {k[6:]}") for k in layers}
+    return layers, styles
+
+
+def _write_band_layers(result, inputs, dist, layer, layer_id, name_col, stage, map_year, *, draws, seed, alpha):  # noqa: ANN001, ANN202
+    import logging
+
+    from spillmap import gis
+
+    logging.getLogger("pyogrio").setLevel(logging.WARNING)
+    if layer is None:
+        layer, layer_id, name_col = inputs.layer, gis.CHINA_ID, inputs.name_col
+    ids = pd.Index(pd.unique(inputs.data[inputs.id_col].astype(str)))
+    codes = layer[layer_id].astype(str)
+    base = layer[codes.isin(set(ids))].copy()
+    base[layer_id] = base[layer_id].astype(str)
+    keep = [layer_id] + ([name_col] if name_col and name_col in base else []) + ["geometry"]
+    base = gis.to_projected(base[keep])
+    periods = sorted(pd.unique(inputs.data[inputs.time_col]))
+    year = periods[-1] if map_year is None else map_year
+    if year not in periods:
+        raise SpillmapError(f"--map-year {year} is not a period of the panel ({periods[0]}–{periods[-1]}).")
+    rows = inputs.data[inputs.data[inputs.time_col] == year]
+    treated = rows.set_index(rows[inputs.id_col].astype(str))["did"].reindex(base[layer_id]).fillna(0).astype(float)
+    lays, styles = band_layers(result, base, layer_id, inputs, dist, treated, draws=draws, seed=seed, alpha=alpha)
+    return gis.write_styled_geopackage(stage / "sweep_bands.gpkg", lays, styles)

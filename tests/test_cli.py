@@ -101,11 +101,23 @@ def test_islands_error_policy(runner, tmp_path, grid):
 
 def test_demo_writes_outputs(runner, tmp_path):
     out = tmp_path / "out"
-    result = runner.invoke(app, ["demo", "--out", str(out)])
+    result = runner.invoke(app, ["demo", "--out", str(out), "--placebo", "50"])
     assert result.exit_code == 0, result.output
-    names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(["layer.gpkg", "weights_inverse.npz", "weights_inverse.gwt", "weights_summary.json",
-                            "rings.csv", "pilots_unmatched.csv"])
+    names = {p.name for p in out.iterdir()}
+    assert {"layer.gpkg", "weights_inverse.npz", "weights_inverse.gwt", "weights_summary.json", "rings.csv",
+            "pilots_unmatched.csv", "report.html", "spillmap.gpkg", "manifest.json", "did", "sdid", "sweep",
+            "maps"} <= names
+    assert "open" in result.stdout and "report.html" in result.stdout
+    # the study's shape on the synthetic data: spillover near, siphon farther out
+    import pyogrio
+
+    recv = {band: pyogrio.read_dataframe(out / "spillmap.gpkg", layer=f"sweep_{band}")["recv"].mean()
+            for band in ("0050_0100", "0100_0150", "0150_0200", "0200_0250", "0250_0300")}
+    assert recv["0050_0100"] > 0 and recv["0100_0150"] > 0
+    assert recv["0150_0200"] < 0 and recv["0200_0250"] < 0 and recv["0250_0300"] < 0
+    summary = json.loads((out / "sweep" / "sweep_summary.json").read_text())
+    assert summary["crossover"]["kind"] == "crossing" and 100 < summary["crossover"]["radius_km"] < 200
+    assert "SYNTHETIC DATA" in (out / "report.html").read_text(encoding="utf-8")
     report = json.loads((out / "weights_summary.json").read_text())
     assert report["weights"]["n_islands"] == 0
     assert sum(report["layer"]["treated_by_year"].values()) > 100

@@ -1,0 +1,212 @@
+"""The ``spillmap run`` configuration: a TOML file, checked key by key before anything runs.
+
+Every section and key is listed in :data:`SCHEMA` with its type and default;
+an unknown key, a wrong type or a missing required key is one clear error
+naming the key (and, for a typo, the keys that exist). Relative paths are
+resolved against the config file's folder.
+
+Example (every key optional except where noted)::
+
+    [layer]                       # default: the shipped China prefecture layer
+    path = "cities.gpkg"
+    id = "code"                   # required with path
+    name = "name"
+    layer = "cities"              # layer inside a GeoPackage
+    encoding = "gb18030"          # Shapefile .dbf codec
+    crs = "EPSG:4326"             # only if the layer has none
+
+    [panel]                       # default: a synthetic panel with known effects
+    path = "panel.csv"            # CSV, Parquet or Stata .dta
+    id = "code"
+    time = "year"
+    outcome = "cp"
+    controls = ["gdp", "pop"]
+    treated = "did"               # or first_year = "fy", or pilots = "pilots.csv"
+
+    [weights]
+    kind = "inverse"              # inverse | ring | knn
+    cutoff_km = 300.0
+    alpha = 1.0
+
+    [models]
+    did = true
+    sdid = true
+    placebo = 500
+    leads = 4
+    lags = 4
+    robust = true
+    effects_draws = 1000
+    groups = ["region"]
+    mediators = []
+    moderator = ""
+    moderate = ""
+
+    [sweep]
+    enabled = true
+    band_km = 50.0
+    max_km = 600.0
+    mode = "ring"
+    weight = "inverse"
+
+    [output]
+    seed = 0
+    workers = 2
+    map_column = "recv"
+    geotiff_resolution_m = 10000.0
+    formats = ["gpkg", "shp", "geojson", "tif"]
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spillmap.errors import SpillmapError
+
+__all__ = ["ConfigError", "RunConfig", "SCHEMA", "load_config", "default_config"]
+
+
+class ConfigError(SpillmapError):
+    """The run configuration has an unknown key, a wrong type or a missing value."""
+
+
+_NUM = (int, float)
+#: section → key → (accepted types, default). ``None`` default: optional, unset.
+SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
+    "layer": {
+        "path": ((str,), None), "id": ((str,), None), "name": ((str,), None), "layer": ((str,), None),
+        "encoding": ((str,), None), "crs": ((str,), None),
+    },
+    "panel": {
+        "path": ((str,), None), "id": ((str,), None), "time": ((str,), None), "outcome": ((str,), None),
+        "controls": ((list,), []), "treated": ((str,), None), "first_year": ((str,), None),
+        "pilots": ((str,), None),
+    },
+    "weights": {
+        "kind": ((str,), "inverse"), "cutoff_km": (_NUM, None), "alpha": (_NUM, 1.0), "k": ((int,), 5),
+        "inner_km": (_NUM, 0.0),
+    },
+    "models": {
+        "did": ((bool,), True), "sdid": ((bool,), True), "placebo": ((int,), 500), "placebo_mode": ((str,), "random"),
+        "leads": ((int,), 4), "lags": ((int,), 4), "robust": ((bool,), True), "effects_draws": ((int,), 1000),
+        "groups": ((list,), []), "mediators": ((list,), []), "moderator": ((str,), ""), "moderate": ((str,), ""),
+        "bootstrap": ((int,), 500), "event_study": ((bool,), True),
+    },
+    "sweep": {
+        "enabled": ((bool,), True), "band_km": (_NUM, 50.0), "max_km": (_NUM, 600.0), "min_km": (_NUM, 0.0),
+        "mode": ((str,), "ring"), "weight": ((str,), "inverse"), "alpha": (_NUM, 1.0),
+        "min_linked_share": (_NUM, 0.5), "cache": ((bool,), True),
+    },
+    "output": {
+        "seed": ((int,), 0), "workers": ((int,), None), "scheduler": ((str,), None), "map_column": ((str,), "recv"),
+        "map_year": ((int,), None), "geotiff_resolution_m": (_NUM, 10000.0),
+        "formats": ((list,), ["gpkg", "shp", "geojson", "tif"]), "classes": ((int,), 7),
+    },
+}
+_CHOICES = {
+    ("weights", "kind"): ("inverse", "ring", "knn"),
+    ("sweep", "mode"): ("ring", "cumulative"),
+    ("sweep", "weight"): ("inverse", "binary"),
+    ("models", "placebo_mode"): ("random", "timing"),
+    ("output", "map_column"): ("own", "recv", "emit"),
+}
+_FORMATS = ("gpkg", "shp", "geojson", "tif")
+_KIND = {(int,): "a whole number", _NUM: "a number", (str,): "text in quotes", (bool,): "true or false",
+         (list,): "a list, e.g. [\"a\", \"b\"]"}
+_PATHS = {("layer", "path"), ("panel", "path"), ("panel", "pilots")}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A checked configuration: ``sections[section][key]`` with defaults filled in."""
+
+    sections: dict[str, dict[str, Any]]
+    source: Path | None = None
+
+    def __getitem__(self, section: str) -> dict[str, Any]:
+        return self.sections[section]
+
+    @property
+    def synthetic(self) -> bool:
+        """True when no panel is given: the demo's synthetic panel is used."""
+        return self.sections["panel"]["path"] is None
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {s: dict(v) for s, v in self.sections.items()}
+
+
+def default_config() -> RunConfig:
+    """The demo's configuration: shipped layer and pilots, synthetic panel, everything on."""
+    return _check({}, None)
+
+
+def load_config(path: str | os.PathLike[str]) -> RunConfig:
+    """Read and check a TOML run configuration (see the module docstring for the keys)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"Config file '{file}' not found.")
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"'{file}' is not valid TOML: {err}.") from None
+    return _check(raw, file)
+
+
+def _check(raw: dict[str, Any], source: Path | None) -> RunConfig:
+    where = f"'{source}'" if source else "the configuration"
+    for section in raw:
+        if section not in SCHEMA:
+            raise ConfigError(f"{where}: unknown section [{section}]{_suggest(section, SCHEMA)}; "
+                              f"the sections are: {', '.join(f'[{s}]' for s in SCHEMA)}.")
+        if not isinstance(raw[section], dict):
+            raise ConfigError(f"{where}: '{section}' must be a [{section}] table.")
+    out: dict[str, dict[str, Any]] = {}
+    for section, keys in SCHEMA.items():
+        given = raw.get(section, {})
+        for key in given:
+            if key not in keys:
+                raise ConfigError(f"{where}: unknown key '{key}' in [{section}]{_suggest(key, keys)}; "
+                                  f"the keys of [{section}] are: {', '.join(keys)}.")
+        values = {}
+        for key, (types, default) in keys.items():
+            value = given.get(key, default)
+            if value is not None and key in given:
+                ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+                if not ok:
+                    kind = _KIND.get(types, types[0].__name__)
+                    raise ConfigError(f"{where}: [{section}] {key} must be {kind}, not {value!r}.")
+                choices = _CHOICES.get((section, key))
+                if choices and value not in choices:
+                    raise ConfigError(f"{where}: [{section}] {key} = {value!r}; choose one of {', '.join(choices)}.")
+                if (section, key) in _PATHS and source is not None:
+                    value = str((source.parent / value).resolve()) if not Path(value).is_absolute() else value
+            values[key] = list(value) if isinstance(value, list) else value
+        out[section] = values
+    bad = [f for f in out["output"]["formats"] if f not in _FORMATS]
+    if bad:
+        raise ConfigError(f"{where}: [output] formats has {bad}; choose among {', '.join(_FORMATS)}.")
+    if out["layer"]["path"] and not out["layer"]["id"]:
+        raise ConfigError(f"{where}: [layer] path is given but not its id column: set [layer] id.")
+    panel = out["panel"]
+    if panel["path"]:
+        missing = [k for k in ("id", "time", "outcome") if not panel[k]]
+        if missing:
+            raise ConfigError(f"{where}: [panel] path is given; set [panel] {', '.join(missing)} as well.")
+        if out["layer"]["path"] and not (panel["treated"] or panel["first_year"]):
+            raise ConfigError(f"{where}: with your own layer, name the treatment in [panel]: treated (0/1 column) "
+                              "or first_year (first treated year column).")
+    return RunConfig(out, source)
+
+
+def _suggest(name: str, options: dict) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""

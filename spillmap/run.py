@@ -1,0 +1,277 @@
+"""``spillmap run config.toml`` and ``spillmap demo``: the whole analysis in one staged output folder.
+
+Order: inputs (layer, panel, treatment) → weights and their summaries → DID
+chain → spatial Durbin DID → siphon-radius sweep → per-city effects on the
+geometries (main W and every sweep band) → styled GeoPackage, Shapefile,
+GeoJSON, GeoTIFF → choropleths → ``report.html`` → ``manifest.json``.
+
+Everything is written into a staging folder inside the output folder and
+moved into place only when the whole run succeeded, so a failed run leaves
+the output folder as it was (the sweep's band cache, kept for resuming,
+is the one exception).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from spillmap._files import final_paths, prepare_folder, staged_output
+from spillmap.config import RunConfig
+from spillmap.errors import SpillmapError
+
+__all__ = ["run_analysis"]
+
+Progress = Callable[[str, int, int], None]
+_EFFECT_COLS = ("own", "recv", "emit")
+
+
+def run_analysis(
+    config: RunConfig,
+    out: str | os.PathLike[str],
+    *,
+    progress: Progress | None = None,
+    step: Callable[[str], None] | None = None,
+    extras: Callable[[Path], list[Path]] | None = None,
+) -> tuple[list[Path], dict]:
+    """Run every step the configuration asks for; return the files written and a headline dict.
+
+    ``extras(stage)`` may write more files into the staging folder (the demo's
+    weights files); ``step(message)`` hears which step starts.
+    """
+    from spillmap import gis
+    from spillmap import weights as sw
+    from spillmap.policy import run_did, run_sdid
+    from spillmap.sweep import run_sweep
+
+    say = step or (lambda _msg: None)
+    folder = prepare_folder(out)
+    seed = config["output"]["seed"]
+    workers, scheduler = config["output"]["workers"], config["output"]["scheduler"]
+    say("reading the layer and the panel")
+    layer, layer_id, name_col, inputs = _inputs(config)
+    headline: dict = {"synthetic": inputs.synthetic, "treatment": inputs.report}
+    written: list[Path] = []
+    with staged_output(folder) as stage:
+        if extras is not None:
+            written += extras(stage)
+        say("building the weights")
+        units = pd.unique(inputs.data[inputs.id_col].astype(str))
+        subset = layer[layer[layer_id].astype(str).isin(set(units))].copy()
+        subset[layer_id] = subset[layer_id].astype(str)
+        order = pd.Index(subset[layer_id])
+        wcfg = config["weights"]
+        reach = [wcfg["cutoff_km"], config["sweep"]["max_km"] if config["sweep"]["enabled"] else None]
+        need = None if wcfg["kind"] == "knn" or reach[0] is None else max(r for r in reach if r is not None)
+        dist = gis.pairwise_distances(subset, layer_id, name_col=name_col, max_km=need)
+        graph, description = _main_weights(sw, dist, wcfg)
+        summary = sw.summarize_weights(graph, dist, description=description)
+        written += [sw.write_weights(graph, stage / "weights_main.npz"), sw.write_weights(graph, stage / "weights_main.gwt")]
+        headline["weights"] = summary.to_dict()
+
+        models = config["models"]
+        if models["did"]:
+            say("DID chain: TWFE, event study, Bacon, robust estimators, placebo")
+            files, did_head = run_did(
+                inputs, stage / "did", leads=models["leads"], lags=models["lags"], placebo_draws=models["placebo"],
+                placebo_mode=models["placebo_mode"], seed=seed, workers=workers, scheduler=scheduler,
+                robust=models["robust"], groups=models["groups"], mediators=models["mediators"],
+                moderator=models["moderator"] or None, moderate=models["moderate"] or None,
+                boot=models["bootstrap"], progress=progress,
+            )
+            written += files
+            headline["did"] = {k: did_head[k] for k in ("baseline", "event_study", "placebo", "bacon") if k in did_head}
+        sdid_fit = None
+        if models["sdid"]:
+            say("spatial Durbin DID")
+            files, sd_head = run_sdid(
+                inputs, stage / "sdid", weights=graph, draws=models["effects_draws"], seed=seed,
+                event_study=models["event_study"], leads=models["leads"], lags=models["lags"], progress=progress,
+            )
+            written += files
+            headline["sdid"] = sd_head["sdm_did"]["did_effects"]
+            sdid_fit = _refit_sdid(inputs, graph, models["effects_draws"], seed)
+        sweep_result = None
+        scfg = config["sweep"]
+        if scfg["enabled"]:
+            say("siphon-radius sweep")
+            files, sw_head, sweep_result = run_sweep(
+                inputs, stage / "sweep", layer=subset, layer_id=layer_id, name_col=name_col,
+                step_km=scfg["band_km"], max_km=scfg["max_km"], min_km=scfg["min_km"], mode=scfg["mode"],
+                weight=scfg["weight"], alpha=scfg["alpha"], draws=models["effects_draws"], seed=seed,
+                min_linked_share=scfg["min_linked_share"], workers=workers, scheduler=scheduler,
+                cache_dir=(folder / ".sweep-cache") if scfg["cache"] else None, progress=progress,
+            )
+            written += files
+            headline["sweep"] = sw_head["crossover"]
+
+        say("per-city effects and map layers")
+        year = _map_year(config, inputs)
+        treated = _treated_in(inputs, year, order)
+        projected = gis.to_projected(subset.set_index(layer_id).loc[order].reset_index())
+        layers, styles, maps = _map_layers(
+            projected, layer_id, name_col, graph, dist, sdid_fit, sweep_result, inputs, treated, config, seed,
+        )
+        written += _export(layers, styles, stage, config)
+        say("maps and report")
+        from spillmap.report import choropleths, write_manifest, write_report
+
+        written += choropleths(maps, stage / "maps", config=config, synthetic=bool(inputs.synthetic), year=year,
+                               crossover=sweep_result.crossover if sweep_result is not None else None)
+        headline["map_year"] = year
+        written.append(write_report(stage, written, headline, config))
+        written.append(write_manifest(stage, written, config, inputs))
+    return final_paths(written, stage, folder), headline
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def _inputs(config: RunConfig):  # noqa: ANN202
+    from spillmap import gis
+    from spillmap.policy import load_policy_inputs
+
+    lcfg, pcfg = config["layer"], config["panel"]
+    if lcfg["path"]:
+        layer = gis.read_layer(lcfg["path"], lcfg["id"], layer=lcfg["layer"], encoding=lcfg["encoding"],
+                               crs=lcfg["crs"])
+        layer_id, name_col = lcfg["id"], lcfg["name"]
+    else:
+        layer, layer_id, name_col = gis.read_china_layer(), gis.CHINA_ID, gis.CHINA_NAME
+    inputs = load_policy_inputs(
+        pcfg["path"], y=pcfg["outcome"], id_col=pcfg["id"], time_col=pcfg["time"], controls=pcfg["controls"],
+        pilots=pcfg["pilots"], treated_col=pcfg["treated"], first_year_col=pcfg["first_year"],
+        seed=config["output"]["seed"],
+    )
+    units = set(pd.unique(inputs.data[inputs.id_col].astype(str)))
+    codes = set(layer[layer_id].astype(str))
+    missing = sorted(units - codes)
+    if missing:
+        from spillmap.gis._validate import format_ids
+
+        where = lcfg["path"] or "the shipped China layer"
+        raise SpillmapError(
+            f"{len(missing)} of {len(units)} panel units are not in {where} (id column '{layer_id}'): "
+            f"{format_ids(missing)}. Check [panel] id and [layer] id: they must hold the same codes."
+        )
+    return layer, layer_id, name_col, inputs
+
+
+def _main_weights(sw, dist, wcfg):  # noqa: ANN001, ANN202
+    from spillmap.errors import IslandWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IslandWarning)  # the summary names the islands
+        if wcfg["kind"] == "knn":
+            return sw.build_knn(dist, wcfg["k"]), f"{wcfg['k']} nearest neighbours"
+        if wcfg["kind"] == "ring":
+            if wcfg["cutoff_km"] is None:
+                raise SpillmapError("[weights] kind = 'ring' needs cutoff_km (the outer edge) and inner_km.")
+            graph = sw.build_ring(dist, wcfg["inner_km"], wcfg["cutoff_km"], alpha=wcfg["alpha"], islands="keep")
+            return graph, f"{wcfg['inner_km']:g}–{wcfg['cutoff_km']:g} km ring, km^-{wcfg['alpha']:g}"
+        graph = sw.build_inverse_distance(dist, alpha=wcfg["alpha"], cutoff_km=wcfg["cutoff_km"], islands="keep")
+        cut = f" within {wcfg['cutoff_km']:g} km" if wcfg["cutoff_km"] else ""
+        return graph, f"inverse distance km^-{wcfg['alpha']:g}{cut}, row-standardised"
+
+
+def _refit_sdid(inputs, graph, draws, seed):  # noqa: ANN001, ANN202
+    from spillmap.models import fit_sdm_did
+
+    data = inputs.data.assign(**{inputs.id_col: inputs.data[inputs.id_col].astype(str)})
+    return fit_sdm_did(data, inputs.y, id_col=inputs.id_col, time_col=inputs.time_col, weights=graph,
+                       controls=inputs.controls, draws=draws, seed=seed)
+
+
+def _map_year(config: RunConfig, inputs) -> int:  # noqa: ANN001
+    year = config["output"]["map_year"]
+    periods = sorted(pd.unique(inputs.data[inputs.time_col]))
+    if year is None:
+        return int(periods[-1])
+    if year not in periods:
+        raise SpillmapError(f"[output] map_year = {year} is not a period of the panel ({periods[0]}–{periods[-1]}).")
+    return int(year)
+
+
+def _treated_in(inputs, year: int, order: pd.Index) -> pd.Series:  # noqa: ANN001
+    rows = inputs.data[inputs.data[inputs.time_col] == year]
+    d = rows.set_index(rows[inputs.id_col].astype(str))["did"]
+    return d.reindex(order).fillna(0).astype(float)
+
+
+# ------------------------------------------------------------ map layers
+
+
+def _map_layers(projected, layer_id, name_col, graph, dist, sdid_fit, sweep_result, inputs, treated, config, seed):  # noqa: ANN001, ANN202, PLR0913
+    from spillmap.gis import graduated_style
+    from spillmap.models import unit_effects
+
+    classes = config["output"]["classes"]
+    column = config["output"]["map_column"]
+    base_cols = [layer_id] + ([name_col] if name_col and name_col in projected else [])
+    base = projected[[*base_cols, "geometry"]].copy()
+    fy = inputs.data.groupby(inputs.data[inputs.id_col].astype(str))["first_year"].first()
+    base["first_yr"] = fy.reindex(base[layer_id]).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    base["treated"] = treated.to_numpy()
+    layers: dict = {}
+    styles: dict = {}
+    maps: dict = {}
+
+    card = np.asarray([graph.cardinalities.get(i, 0) for i in base[layer_id]]) if hasattr(graph, "cardinalities") else None
+    wsum = base[[*base_cols, "geometry"]].copy()
+    if card is not None:
+        wsum["nbrs"] = card
+        wsum["island"] = (card == 0).astype(int)
+        layers["weights_summary"] = wsum
+        styles["weights_summary"] = graduated_style("nbrs", card.astype(float), scheme="sequential",
+                                                    classes=min(classes, 7), name="neighbours")
+    draws = min(config["models"]["effects_draws"], 1000)
+    if sdid_fit is not None:
+        ue = unit_effects(sdid_fit.fit, "did", treated=treated, draws=draws, seed=seed)
+        frame = ue.to_frame(layer_id).drop(columns=["treated"], errors="ignore")
+        eff = base.merge(frame, on=layer_id, how="left")
+        layers["effects"] = eff
+        styles["effects"] = graduated_style(column, eff[column].to_numpy(float), classes=classes,
+                                            name=f"{column} (main W)")
+        maps["effects"] = eff
+    if sweep_result is not None:
+        from spillmap.sweep import band_layers
+
+        blayers, bstyles = band_layers(sweep_result, base, layer_id, inputs, dist, treated, column=column,
+                                       classes=classes, draws=min(draws, 500), seed=seed,
+                                       alpha=config["sweep"]["alpha"])
+        layers.update(blayers)
+        styles.update(bstyles)
+        maps.update(blayers)
+    return layers, styles, maps
+
+
+def _export(layers: dict, styles: dict, stage: Path, config: RunConfig) -> list[Path]:
+    import logging
+
+    from spillmap import gis
+
+    logging.getLogger("pyogrio").setLevel(logging.WARNING)  # "Created N records" per layer is noise here
+
+    formats = config["output"]["formats"]
+    written = []
+    if "gpkg" in formats:
+        written.append(gis.write_styled_geopackage(stage / "spillmap.gpkg", layers, styles))
+    main = layers.get("effects")
+    if main is not None:
+        if "shp" in formats:
+            shp = stage / "shapefile" / "effects.shp"
+            shp.parent.mkdir(exist_ok=True)
+            gis.write_shapefile(main, shp)
+            written += sorted(shp.parent.iterdir())
+        if "geojson" in formats:
+            written.append(gis.write_geojson(main, stage / "effects.geojson"))
+        if "tif" in formats:
+            column = config["output"]["map_column"]
+            written.append(gis.write_geotiff(main, column, stage / f"effects_{column}.tif",
+                                             resolution=config["output"]["geotiff_resolution_m"]))
+    return written
