@@ -1,11 +1,15 @@
 """Raster covariates: per-unit zonal statistics of a GeoTIFF series, as a long panel.
 
 Each raster (one per period, e.g. yearly night lights) is read only over the
-window covering the layer; the units are burnt into that window once per
-distinct pixel grid with :func:`rasterio.features.rasterize` (a pixel belongs
-to the unit containing its centre, or to every unit it touches with
-``all_touched=True``), and valid pixels are summed per unit with
-:func:`numpy.bincount`. No Python loop runs over units or pixels.
+window covering the layer. By default a pixel belongs to the unit containing
+its centre: the units are burnt into that window once per distinct pixel
+grid with :func:`rasterio.features.rasterize` and valid pixels are summed per
+unit with :func:`numpy.bincount`, with no Python loop over units or pixels.
+With ``all_touched=True`` a pixel belongs to *every* unit it touches (a
+border pixel counts for both neighbours, so small units beside large ones
+keep their pixels): each unit is masked over its own bounding box once per
+grid, giving a sparse units × pixels incidence matrix that the blocks of
+pixels are multiplied with.
 """
 
 from __future__ import annotations
@@ -345,6 +349,49 @@ class _Labeller:
         self._grid, self._labels = grid, (window, labels)
         return window, labels
 
+    def incidence(self, src: rasterio.io.DatasetReader, path: RasterPath):  # noqa: ANN201
+        """(window, units × pixels sparse 0/1 matrix): every pixel each unit touches, unit by unit.
+
+        Unlike one label raster, a pixel on a shared border belongs to every
+        unit it touches, so small units next to large ones keep their pixels.
+        """
+        import scipy.sparse as sp
+
+        wkt = src.crs.to_wkt()
+        grid = (wkt, tuple(src.transform), src.width, src.height, "touched")
+        if grid == self._grid and self._labels is not None:
+            return self._labels
+        geoms = self._geoms_in(wkt, path)
+        bounds = shapely.bounds(geoms)
+        usable = np.isfinite(bounds).all(axis=1)
+        window = _layer_window(bounds[usable], src) if usable.any() else None
+        if window is None:
+            raise LayerError(_no_overlap_message(path, src, bounds[usable]))
+        height, width = int(window.height), int(window.width)
+        base = src.window_transform(window)
+        rows_idx, cols_idx = [], []
+        for i in np.flatnonzero(usable):
+            sub = rasterio.windows.from_bounds(*bounds[i], transform=base)
+            r0 = max(0, int(np.floor(sub.row_off)) - 1)
+            c0 = max(0, int(np.floor(sub.col_off)) - 1)
+            r1 = min(height, int(np.ceil(sub.row_off + sub.height)) + 1)
+            c1 = min(width, int(np.ceil(sub.col_off + sub.width)) + 1)
+            if r1 <= r0 or c1 <= c0:
+                continue
+            inside = rasterio.features.geometry_mask(
+                [geoms[i]], out_shape=(r1 - r0, c1 - c0),
+                transform=rasterio.windows.transform(Window(c0, r0, c1 - c0, r1 - r0), base),
+                all_touched=True, invert=True,
+            )
+            rr, cc = np.nonzero(inside)
+            rows_idx.append(np.full(len(rr), i))
+            cols_idx.append((rr + r0) * width + (cc + c0))
+        r = np.concatenate(rows_idx) if rows_idx else np.zeros(0, dtype=int)
+        c = np.concatenate(cols_idx) if cols_idx else np.zeros(0, dtype=int)
+        matrix = sp.csc_array((np.ones(len(r)), (r, c)), shape=(self.n, height * width))
+        self._grid, self._labels = grid, (window, matrix)
+        return window, matrix
+
     def _geoms_in(self, wkt: str, path: RasterPath) -> np.ndarray:
         if wkt not in self._geoms:
             target = pyproj.CRS.from_wkt(wkt)
@@ -382,6 +429,8 @@ def _aggregate(path: RasterPath, band: int, labeller: _Labeller) -> tuple[np.nda
                 + ". Assign or warp one first, e.g. `gdal_edit.py -a_srs EPSG:4326 FILE` "
                 "or `gdalwarp -t_srs EPSG:4326 IN OUT`."
             )
+        if labeller.all_touched:
+            return _aggregate_touched(src, band, labeller, path)
         window, labels = labeller.labels(src, path)
         rows = max(1, BLOCK_PIXELS // labels.shape[1])
         for start in range(0, labels.shape[0], rows):
@@ -398,6 +447,27 @@ def _aggregate(path: RasterPath, band: int, labeller: _Labeller) -> tuple[np.nda
             counts += np.bincount(which, minlength=n + 1)
             sums += np.bincount(which, weights=values[keep].astype(np.float64), minlength=n + 1)
     return counts[1:], sums[1:]
+
+
+def _aggregate_touched(src, band: int, labeller: _Labeller, path: RasterPath) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+    """As :func:`_aggregate` for ``all_touched``: a pixel touching several units counts for each of them."""
+    window, incidence = labeller.incidence(src, path)
+    width = int(window.width)
+    counts = np.zeros(labeller.n, dtype=np.float64)
+    sums = np.zeros(labeller.n, dtype=np.float64)
+    rows = max(1, BLOCK_PIXELS // width)
+    for start in range(0, int(window.height), rows):
+        height = min(rows, int(window.height) - start)
+        part = incidence[:, start * width:(start + height) * width]
+        if part.nnz == 0:
+            continue
+        block = Window(window.col_off, window.row_off + start, window.width, height)
+        data = src.read(band, window=block, masked=True)
+        values = np.ma.getdata(data).astype(np.float64).ravel()
+        keep = ~np.ma.getmaskarray(data).ravel() & np.isfinite(values)
+        counts += part @ keep.astype(np.float64)
+        sums += part @ np.where(keep, values, 0.0)
+    return counts.astype(np.int64), sums
 
 
 def _open_raster(path: RasterPath) -> rasterio.io.DatasetReader:

@@ -48,6 +48,11 @@ Example (every key optional except where noted)::
     mode = "ring"
     weight = "inverse"
 
+    [rasters]                     # optional: zonal statistics of a GeoTIFF series merged into the panel
+    pattern = "ntl_{year}.tif"    # columns r_mean, … usable as controls
+    prefix = "r_"
+    stats = ["mean"]
+
     [output]
     seed = 0
     workers = 2
@@ -101,9 +106,14 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "mode": ((str,), "ring"), "weight": ((str,), "inverse"), "alpha": (_NUM, 1.0),
         "min_linked_share": (_NUM, 0.5), "cache": ((bool,), True),
     },
+    "rasters": {
+        "pattern": ((str,), None), "prefix": ((str,), "r_"), "stats": ((list,), ["mean"]),
+        "all_touched": ((bool,), False), "band": ((int,), 1),
+    },
     "output": {
         "seed": ((int,), 0), "workers": ((int,), None), "scheduler": ((str,), None), "map_column": ((str,), "recv"),
-        "map_year": ((int,), None), "geotiff_resolution_m": (_NUM, 10000.0),
+        "map_year": ((int,), None), "geotiff_resolution_m": (_NUM, 10000.0), "geotiff_nodata": (_NUM, -9999.0),
+        "geotiff_crs": ((str,), None),
         "formats": ((list,), ["gpkg", "shp", "geojson", "tif"]), "classes": ((int,), 7),
     },
 }
@@ -117,7 +127,7 @@ _CHOICES = {
 _FORMATS = ("gpkg", "shp", "geojson", "tif")
 _KIND = {(int,): "a whole number", _NUM: "a number", (str,): "text in quotes", (bool,): "true or false",
          (list,): "a list, e.g. [\"a\", \"b\"]"}
-_PATHS = {("layer", "path"), ("panel", "path"), ("panel", "pilots")}
+_PATHS = {("layer", "path"), ("panel", "path"), ("panel", "pilots"), ("rasters", "pattern")}
 
 
 @dataclass(frozen=True)
@@ -204,6 +214,8 @@ def _check(raw: dict[str, Any], source: Path | None) -> RunConfig:
         if out["layer"]["path"] and not (panel["treated"] or panel["first_year"]):
             raise ConfigError(f"{where}: with your own layer, name the treatment in [panel]: treated (0/1 column) "
                               "or first_year (first treated year column).")
+    if out["rasters"]["pattern"] and not panel["path"]:
+        raise ConfigError(f"{where}: [rasters] adds covariates to your panel; set [panel] path as well.")
     return RunConfig(out, source)
 
 

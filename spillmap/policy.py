@@ -42,7 +42,7 @@ class PolicyInputs:
 
 
 def load_policy_inputs(
-    panel: str | os.PathLike[str] | None,
+    panel: str | os.PathLike[str] | pd.DataFrame | None,
     *,
     y: str | None,
     id_col: str | None,
@@ -85,7 +85,8 @@ def load_policy_inputs(
                             layer=layer, name_col=gis.CHINA_NAME)
     if not (y and id_col and time_col):
         raise SpillmapError("With a panel file, name --y, --id and --time.")
-    frame = read_table(panel)
+    frame = panel.copy() if isinstance(panel, pd.DataFrame) else read_table(panel)
+    panel = "the panel" if isinstance(panel, pd.DataFrame) else panel
     for col in (id_col, time_col, y, *controls):
         if col not in frame.columns:
             raise MissingColumnError(

@@ -143,8 +143,22 @@ def _inputs(config: RunConfig):  # noqa: ANN202
         layer_id, name_col = lcfg["id"], lcfg["name"]
     else:
         layer, layer_id, name_col = gis.read_china_layer(), gis.CHINA_ID, gis.CHINA_NAME
+    panel = pcfg["path"]
+    rcfg = config["rasters"]
+    if rcfg["pattern"]:
+        from spillmap._tables import read_table
+
+        frame = read_table(panel)
+        for col in (pcfg["id"], pcfg["time"]):
+            if col not in frame.columns:
+                raise SpillmapError(f"'{panel}' has no column '{col}'; its columns are: {', '.join(map(str, frame.columns))}.")
+        zonal = gis.zonal_stats(layer, gis.rasters_from_pattern(rcfg["pattern"]), id_col=layer_id,
+                                stats=rcfg["stats"], band=rcfg["band"], all_touched=rcfg["all_touched"],
+                                prefix=rcfg["prefix"])
+        zonal = zonal.rename(columns={layer_id: pcfg["id"]}) if layer_id != pcfg["id"] else zonal
+        panel = gis.merge_zonal(frame, zonal, pcfg["id"], pcfg["time"])
     inputs = load_policy_inputs(
-        pcfg["path"], y=pcfg["outcome"], id_col=pcfg["id"], time_col=pcfg["time"], controls=pcfg["controls"],
+        panel, y=pcfg["outcome"], id_col=pcfg["id"], time_col=pcfg["time"], controls=pcfg["controls"],
         pilots=pcfg["pilots"], treated_col=pcfg["treated"], first_year_col=pcfg["first_year"],
         seed=config["output"]["seed"],
     )
@@ -273,5 +287,7 @@ def _export(layers: dict, styles: dict, stage: Path, config: RunConfig) -> list[
         if "tif" in formats:
             column = config["output"]["map_column"]
             written.append(gis.write_geotiff(main, column, stage / f"effects_{column}.tif",
-                                             resolution=config["output"]["geotiff_resolution_m"]))
+                                             resolution=config["output"]["geotiff_resolution_m"],
+                                             nodata=config["output"]["geotiff_nodata"],
+                                             crs=config["output"]["geotiff_crs"]))
     return written

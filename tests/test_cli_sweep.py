@@ -42,13 +42,24 @@ def test_sweep_demo_and_resume(runner, tmp_path):
     assert list(table["band"]) == [f"{a}-{a + 50}" for a in range(0, 400, 50)]
     pd.testing.assert_frame_equal(pd.read_csv(out / "sweep.csv")[["band", "rho"]], table[["band", "rho"]],
                                   check_exact=False, rtol=1e-12)
-    again = runner.invoke(app, [*args, "--json"])
+    again = runner.invoke(app, [*args, "--json", "--layers"])  # bands from the cache are refitted for the layers
     assert again.exit_code == 0, again.output
     headline = json.loads(again.stdout)
     assert headline["cached_bands"] == 8 and headline["synthetic"]["ring_km"] == 50
     cross = headline["crossover"]
     assert cross["kind"] == "crossing" and 100 < cross["radius_km"] < 250
     assert set(cross["intervals"]) == {"0.9", "0.95"} and cross["statement"].startswith("The indirect")
+    import sqlite3
+
+    import pyogrio
+
+    layers = [name for name, _ in pyogrio.list_layers(out / "sweep_bands.gpkg") if name.startswith("sweep_")]
+    assert layers == [f"sweep_{a:04d}_{a + 50:04d}" for a in range(0, 400, 50)]
+    near = pyogrio.read_dataframe(out / "sweep_bands.gpkg", layer="sweep_0100_0150")
+    far = pyogrio.read_dataframe(out / "sweep_bands.gpkg", layer="sweep_0200_0250")
+    assert near["recv"].mean() > 0 > far["recv"].mean() and {"own", "emit", "nbrs"} <= set(near.columns)
+    with sqlite3.connect(out / "sweep_bands.gpkg") as con:
+        assert con.execute("select count(*) from layer_styles where useAsDefault = 1").fetchone()[0] == len(layers)
     band = headline["bands"][3]
     assert band["band"] == "150-200" and set(band["indirect"]) >= {"estimate", "ci95_low", "ci95_high"}
 

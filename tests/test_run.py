@@ -218,3 +218,27 @@ def test_run_unwritable_output(runner, tmp_path):
     blocker.write_text("not a folder")
     result = runner.invoke(app, ["run", str(_write(tmp_path / "c.toml", SMALL)), "--out", str(blocker / "out")])
     assert result.exit_code == 1 and "Cannot create the output folder" in result.output and str(blocker) in result.output
+
+
+def test_run_with_raster_covariates(runner, user_files):
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    rasters = user_files / "rasters"
+    rasters.mkdir(exist_ok=True)
+    rng = np.random.default_rng(0)
+    for year in range(2010, 2022):  # coarse night-light stand-ins over eastern China, 0.5° pixels
+        values = rng.gamma(2.0, 1.0, (80, 50)).astype("float32")
+        with rasterio.open(rasters / f"ntl_{year}.tif", "w", driver="GTiff", width=50, height=80, count=1,
+                           dtype="float32", crs="EPSG:4326", transform=from_origin(100.0, 55.0, 0.5, 0.5)) as dst:
+            dst.write(values, 1)
+    text = USER.format(layer_id="city", panel="panel.csv").replace(
+        'controls = ["x1", "x2"]', 'controls = ["x1", "x2", "r_mean"]'
+    ).replace("[output]\n", '[rasters]\npattern = "rasters/ntl_{year}.tif"\nall_touched = true\n\n[output]\n', 1)
+    config = _write(user_files / "rasters.toml", text)
+    out = user_files / "rasters_out"
+    result = runner.invoke(app, ["run", str(config), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    coefs = (out / "sdid" / "sdm_did_coefficients.csv").read_text()
+    assert "r_mean" in coefs and "W·r_mean" in coefs

@@ -312,3 +312,28 @@ def test_run_zonal_returns_what_it_wrote(series, tmp_path):
     with pytest.warns(SpillmapWarning, match="'c'"):
         written, table = run_zonal(tmp_path / "units.gpkg", paths, id_col="uid", out_path=tmp_path / "z.parquet")
     pd.testing.assert_frame_equal(pd.read_parquet(written), table)
+
+
+def test_all_touched_counts_shared_border_pixels_for_both_units(tmp_path):
+    """A pixel crossed by the border of two units counts for both with all_touched (hand count)."""
+    import geopandas as gpd
+    import rasterio
+    from rasterio.transform import from_origin
+    from shapely.geometry import box
+
+    from spillmap.gis._zonal import zonal_stats
+
+    values = np.tile(np.arange(10, dtype="float32"), (10, 1))  # value = column index, 10 m pixels
+    path = tmp_path / "cols_2020.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=10, height=10, count=1, dtype="float32",
+                       crs="EPSG:32650", transform=from_origin(500000, 1000, 10, 10)) as dst:
+        dst.write(values, 1)
+    layer = gpd.GeoDataFrame({"uid": ["left", "right"]},
+                             geometry=[box(500000, 900, 500043, 1000), box(500043, 900, 500100, 1000)],
+                             crs="EPSG:32650")
+    centre = zonal_stats(layer, [path], id_col="uid").set_index("uid")
+    assert centre.loc["left", "count"] == 40 and centre.loc["left", "sum"] == 10 * (0 + 1 + 2 + 3)
+    assert centre.loc["right", "count"] == 60 and centre.loc["right", "sum"] == 10 * sum(range(4, 10))
+    touched = zonal_stats(layer, [path], id_col="uid", all_touched=True).set_index("uid")
+    assert touched.loc["left", "count"] == 50 and touched.loc["left", "sum"] == 10 * sum(range(0, 5))
+    assert touched.loc["right", "count"] == 60 and touched.loc["right", "sum"] == 10 * sum(range(4, 10))
