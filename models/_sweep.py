@@ -264,6 +264,10 @@ def distance_sweep(
         lee_yu=(fe == "twoways") if lee_yu is None else lee_yu, draws=draws, seed=seed, levels=tuple(levels),
     )
     cache = _Cache(Path(cache_dir), ctx.key) if cache_dir is not None else None
+    if cache is not None:
+        import dataclasses
+
+        ctx = dataclasses.replace(ctx, eig_dir=cache.folder)
     fits: dict[Band, BandFit] = {}
     todo = []
     for band in band_list:
@@ -335,6 +339,7 @@ class _Context:
     draws: int
     seed: int
     levels: tuple[float, ...]
+    eig_dir: Path | None = None  # where band eigenvalues are kept between sweeps (not part of the key)
 
     @property
     def key(self) -> str:
@@ -388,6 +393,7 @@ def _fit_band(ctx: _Context, band: Band) -> tuple[BandFit, object]:
             warnings.simplefilter("ignore", WeightsAssumptionWarning)  # islands are counted in the table
             graph = build_ring(d, band.inner_km, band.outer_km, weight=ctx.weight, alpha=ctx.alpha, islands="keep")
             w = prepare_weights(graph)
+            _cached_eigenvalues(w, ctx.eig_dir)
             res = fit_sdm_did(
                 ctx.data, ctx.y, id_col=ctx.id_col, time_col=ctx.time_col, weights=w, treatment=ctx.treatment,
                 controls=ctx.controls, fe=ctx.fe, lee_yu=ctx.lee_yu, draws=ctx.draws, seed=_band_seed(ctx.seed, band),
@@ -412,6 +418,31 @@ def _fit_band(ctx: _Context, band: Band) -> tuple[BandFit, object]:
             row[f"{e}_ci{round(level * 100)}_low"], row[f"{e}_ci{round(level * 100)}_high"] = float(lo), float(hi)
     row.update({"loglik": float(fit.loglik), "rejected_draws": int(eff.rejected_draws), "error": None})
     return BandFit(band=band, row=row, draws=np.asarray(samples, dtype=float), neighbours=neighbours), res
+
+
+def _cached_eigenvalues(w, folder: Path | None) -> None:  # noqa: ANN001 - PreparedWeights
+    """Read W's eigenvalues from ``folder`` (keyed by W's fingerprint) or compute and keep them there.
+
+    A sweep with another outcome, seed or number of draws reuses the O(N³)
+    decomposition of every band it has seen.
+    """
+    if folder is None or w.logdet_method != "eigen":
+        return
+    path = folder / f"eig_{w.fingerprint[:32]}.npy"
+    if path.exists() and "eigenvalues" not in w.__dict__:
+        try:
+            values = np.load(path, allow_pickle=False)
+            if values.shape == (w.n,):
+                w.__dict__["eigenvalues"] = values  # cached_property slot
+                return
+        except (OSError, ValueError):
+            pass
+    from spillmap._files import atomic_path
+
+    values = w.eigenvalues  # computed now, or earlier in this process
+    if not path.exists():
+        with atomic_path(path) as tmp:
+            np.save(tmp, values)
 
 
 def _columns(levels: Sequence[float]) -> list[str]:

@@ -95,8 +95,14 @@ def test_dask_equals_in_process_and_cache_resume(panel, tmp_path):
     resumed = distance_sweep(panel, "y", dist, workers=0, cache_dir=tmp_path, **args)
     assert resumed.cached_bands == 3 and "200-300" in resumed.fits and "0-100" not in resumed.fits
     pd.testing.assert_frame_equal(resumed.table, local.table, rtol=1e-10)
+    from spillmap.models._weights import _PREPARED
+
+    _PREPARED.clear()  # a new process: the eigenvalues can only come from the cache folder
     other = distance_sweep(panel, "y", dist, workers=0, cache_dir=tmp_path, **{**args, "seed": 3})
-    assert other.cached_bands == 0  # another seed is another sweep
+    assert other.cached_bands == 0  # another seed is another sweep ...
+    assert len(list(tmp_path.glob("eig_*.npy"))) == 4  # ... but the bands' eigenvalues were reused
+    fresh = distance_sweep(panel, "y", dist, workers=0, **{**args, "seed": 3})
+    pd.testing.assert_frame_equal(other.table, fresh.table, rtol=1e-10)
 
 
 def test_empty_band_is_reported(panel):
