@@ -290,7 +290,14 @@ def distance_sweep(
         if progress:
             progress(len(fits), len(band_list))
 
-    _run_bands(ctx, todo, finished, workers=workers, scheduler=scheduler)
+    from spillmap.errors import IslandWarning, WeightsAssumptionWarning
+
+    # Set once here, not per band: warning filters are process-wide, and per-thread catch_warnings on
+    # Dask threads would race (one band restoring the filters while another still runs).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IslandWarning)
+        warnings.simplefilter("ignore", WeightsAssumptionWarning)  # islands are counted in the table
+        _run_bands(ctx, todo, finished, workers=workers, scheduler=scheduler)
     ordered = [fits[b] for b in band_list]
     table = pd.DataFrame([f.row for f in ordered]).reindex(columns=_columns(ctx.levels))
     effect_draws = {f.band.label: f.draws for f in ordered}
@@ -365,7 +372,6 @@ def _band_seed(seed: int, band: Band) -> np.random.Generator:
 
 
 def _fit_band(ctx: _Context, band: Band) -> tuple[BandFit, object]:
-    from spillmap.errors import IslandWarning, WeightsAssumptionWarning
     from spillmap.weights import build_ring
 
     from ._sdid import fit_sdm_did
@@ -387,17 +393,14 @@ def _fit_band(ctx: _Context, band: Band) -> tuple[BandFit, object]:
     empty = np.full((0, 3), np.nan)
     if not keep.any():
         return _failed(band, row, neighbours, f"no two units lie {band.inner_km:g}–{band.outer_km:g} km apart"), None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", IslandWarning)
-            warnings.simplefilter("ignore", WeightsAssumptionWarning)  # islands are counted in the table
-            graph = build_ring(d, band.inner_km, band.outer_km, weight=ctx.weight, alpha=ctx.alpha, islands="keep")
-            w = prepare_weights(graph)
-            _cached_eigenvalues(w, ctx.eig_dir)
-            res = fit_sdm_did(
-                ctx.data, ctx.y, id_col=ctx.id_col, time_col=ctx.time_col, weights=w, treatment=ctx.treatment,
-                controls=ctx.controls, fe=ctx.fe, lee_yu=ctx.lee_yu, draws=ctx.draws, seed=_band_seed(ctx.seed, band),
-            )
+    try:  # island warnings are silenced by the caller (islands are counted in the table)
+        graph = build_ring(d, band.inner_km, band.outer_km, weight=ctx.weight, alpha=ctx.alpha, islands="keep")
+        w = prepare_weights(graph)
+        _cached_eigenvalues(w, ctx.eig_dir)
+        res = fit_sdm_did(
+            ctx.data, ctx.y, id_col=ctx.id_col, time_col=ctx.time_col, weights=w, treatment=ctx.treatment,
+            controls=ctx.controls, fe=ctx.fe, lee_yu=ctx.lee_yu, draws=ctx.draws, seed=_band_seed(ctx.seed, band),
+        )
     except SpillmapError as err:
         return _failed(band, row, neighbours, str(err)), None
     fit, eff = res.fit, res.effects
