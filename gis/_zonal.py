@@ -333,12 +333,7 @@ class _Labeller:
         grid = (wkt, tuple(src.transform), src.width, src.height)
         if grid == self._grid and self._labels is not None:
             return self._labels
-        geoms = self._geoms_in(wkt, path)
-        bounds = shapely.bounds(geoms)
-        usable = np.isfinite(bounds).all(axis=1)
-        window = _layer_window(bounds[usable], src) if usable.any() else None
-        if window is None:
-            raise LayerError(_no_overlap_message(path, src, bounds[usable]))
+        geoms, bounds, usable, window = self._units_window(src, wkt, path)
         shape = (int(window.height), int(window.width))
         shapes = [(geoms[i], i + 1) for i in np.flatnonzero(usable)]
         labels = rasterio.features.rasterize(
@@ -361,12 +356,7 @@ class _Labeller:
         grid = (wkt, tuple(src.transform), src.width, src.height, "touched")
         if grid == self._grid and self._labels is not None:
             return self._labels
-        geoms = self._geoms_in(wkt, path)
-        bounds = shapely.bounds(geoms)
-        usable = np.isfinite(bounds).all(axis=1)
-        window = _layer_window(bounds[usable], src) if usable.any() else None
-        if window is None:
-            raise LayerError(_no_overlap_message(path, src, bounds[usable]))
+        geoms, bounds, usable, window = self._units_window(src, wkt, path)
         height, width = int(window.height), int(window.width)
         base = src.window_transform(window)
         rows_idx, cols_idx = [], []
@@ -391,6 +381,16 @@ class _Labeller:
         matrix = sp.csc_array((np.ones(len(r)), (r, c)), shape=(self.n, height * width))
         self._grid, self._labels = grid, (window, matrix)
         return window, matrix
+
+    def _units_window(self, src: rasterio.io.DatasetReader, wkt: str, path: RasterPath) -> tuple:
+        """Geometries in the raster's CRS, their bounds, which are usable, and the window covering them."""
+        geoms = self._geoms_in(wkt, path)
+        bounds = shapely.bounds(geoms)
+        usable = np.isfinite(bounds).all(axis=1)
+        window = _layer_window(bounds[usable], src) if usable.any() else None
+        if window is None:
+            raise LayerError(_no_overlap_message(path, src, bounds[usable]))
+        return geoms, bounds, usable, window
 
     def _geoms_in(self, wkt: str, path: RasterPath) -> np.ndarray:
         if wkt not in self._geoms:

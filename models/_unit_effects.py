@@ -53,7 +53,7 @@ from spillmap.errors import EstimationError, MissingColumnError, MissingIdError,
 from spillmap.gis._validate import format_ids
 
 from ._effects import _draw
-from ._results import SpatialPanelResult, frame_to_markdown
+from ._results import SpatialPanelResult, Summary, frame_to_markdown
 from ._weights import EIGEN_MAX_N, PreparedWeights
 
 __all__ = ["UnitEffectsResult", "UnitEffectsSummary", "UnitEffectsMethod", "unit_effects", "UNIT_QUANTITIES"]
@@ -84,7 +84,7 @@ _LAG_MODELS = ("sar", "sdm")
 
 
 @dataclass(frozen=True)
-class UnitEffectsSummary:
+class UnitEffectsSummary(Summary):
     """Means over units of the per-unit effects; ``str()`` gives text, notebooks HTML.
 
     ``table`` has one row per quantity (own, received, emitted): ``mean``
@@ -92,10 +92,6 @@ class UnitEffectsSummary:
     (from the draws), then ``min``, ``median`` and ``max`` across units and
     ``n_signif``, the number of units whose interval excludes zero.
     """
-
-    header: list[tuple[str, str]]
-    table: pd.DataFrame
-    title: str
 
     def as_text(self) -> str:
         width = 78
@@ -112,12 +108,6 @@ class UnitEffectsSummary:
         lines.append("=" * width)
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.as_text()
-
-    def _repr_html_(self) -> str:
-        head = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in self.header)
-        return f"<h4>{self.title}</h4><table>{head}</table>" + self.table.to_html(float_format=lambda v: f"{v:.6f}")
 
 
 @dataclass(frozen=True, eq=False)

@@ -331,6 +331,7 @@ YOpt = Annotated[Optional[str], typer.Option("--y", help="Outcome column.")]
 ControlsOpt = Annotated[Optional[str], typer.Option(help="Control columns, comma-separated.")]
 PilotsOpt = Annotated[Optional[Path], typer.Option(help="Pilot table (CSV as shipped) instead of the Broadband China list.")]
 TreatedOpt = Annotated[Optional[str], typer.Option(help="0/1 treatment column instead of a pilot table.")]
+TimeOpt = Annotated[Optional[str], typer.Option("--time", help="Period (year) column.")]
 FirstYearOpt = Annotated[Optional[str], typer.Option(help="Column with each unit's first treated year.")]
 OutOpt = Annotated[Path, typer.Option(help="Output folder for tables and plots.")]
 SeedOpt = Annotated[int, typer.Option(help="Seed (placebo draws, effect simulation, synthetic demo data).")]
@@ -383,7 +384,7 @@ def did(
     panel: PanelArg = None,
     y: YOpt = None,
     id_col: IdOpt = None,
-    time_col: Annotated[Optional[str], typer.Option("--time", help="Period (year) column.")] = None,
+    time_col: TimeOpt = None,
     controls: ControlsOpt = None,
     pilots: PilotsOpt = None,
     treated_col: TreatedOpt = None,
@@ -434,7 +435,7 @@ def sdid(
     panel: PanelArg = None,
     y: YOpt = None,
     id_col: IdOpt = None,
-    time_col: Annotated[Optional[str], typer.Option("--time", help="Period (year) column.")] = None,
+    time_col: TimeOpt = None,
     controls: ControlsOpt = None,
     pilots: PilotsOpt = None,
     treated_col: TreatedOpt = None,
@@ -492,7 +493,7 @@ def sweep(
     panel: PanelArg = None,
     y: YOpt = None,
     id_col: IdOpt = None,
-    time_col: Annotated[Optional[str], typer.Option("--time", help="Period (year) column.")] = None,
+    time_col: TimeOpt = None,
     controls: ControlsOpt = None,
     pilots: PilotsOpt = None,
     treated_col: TreatedOpt = None,

@@ -230,16 +230,22 @@ def run_did(
                 data, y, draws=placebo_draws, seed=seed, mode=placebo_mode, workers=workers, scheduler=scheduler,
                 progress=(lambda done: progress("placebo", done, placebo_draws)) if progress else None, **kw,
             )
-            placebo_csv = folder / "placebo.csv"
-            with atomic_path(placebo_csv) as tmp:
-                tmp.write_text(placebo.to_frame().to_csv(index=False, float_format=CSV_FLOAT), encoding="utf-8")
-            written.append(placebo_csv)
-            written += save_figure(placebo.plot(), folder / "placebo")
+            written += _write_placebo(placebo, folder / "placebo")
             headline["placebo"] = placebo.to_dict()
         written.append(_write_json(headline, folder / "did_summary.json"))
     final = final_paths(written, folder, out)
     return final, headline
 
+
+
+def _write_placebo(placebo, base: Path) -> list[Path]:  # noqa: ANN001 - PlaceboResult
+    """Placebo draws as ``base.csv`` and their distribution plot as ``base.png/.svg``."""
+    from spillmap.models._plots import save_figure
+
+    csv = base.with_suffix(".csv")
+    with atomic_path(csv) as tmp:
+        tmp.write_text(placebo.to_frame().to_csv(index=False, float_format=CSV_FLOAT), encoding="utf-8")
+    return [csv, *save_figure(placebo.plot(), base)]
 
 
 def _slug(name: str) -> str:
@@ -313,11 +319,7 @@ def run_sdid(
                 scheduler=scheduler,
                 progress=(lambda done: progress("placebo", done, placebo_draws)) if progress else None, **kw,
             )
-            csv = folder / "sdm_placebo.csv"
-            with atomic_path(csv) as tmp:
-                tmp.write_text(placebo.to_frame().to_csv(index=False, float_format=CSV_FLOAT), encoding="utf-8")
-            written.append(csv)
-            written += save_figure(placebo.plot(), folder / "sdm_placebo")
+            written += _write_placebo(placebo, folder / "sdm_placebo")
             headline["placebo"] = placebo.to_dict()
         written.append(_write_json(headline, folder / "sdid_summary.json"))
     final = final_paths(written, folder, out)
