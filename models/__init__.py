@@ -18,6 +18,7 @@ from ._lm import panel_lm_tests
 from ._mechanism import (
     DifferenceTest,
     HeterogeneityResult,
+    baseline_groups,
     MediationResult,
     ModerationResult,
     heterogeneity,
@@ -55,6 +56,7 @@ __all__ = [
     "bacon_decomposition",
     "BaconResult",
     "heterogeneity",
+    "baseline_groups",
     "HeterogeneityResult",
     "DifferenceTest",
     "mediation",

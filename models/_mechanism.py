@@ -53,6 +53,7 @@ __all__ = [
     "MediationResult",
     "ModerationResult",
     "DifferenceTest",
+    "baseline_groups",
 ]
 
 #: Convergence tolerance handed to pyfixest's fixed-effects demeaning (its
@@ -978,3 +979,46 @@ def moderation(
         vcov=pd.DataFrame(fit.vcov, index=labels, columns=labels),
         n_obs=fit.n_obs, n_clusters=fit.n_clusters,
     )
+
+
+_SPLITS = {"median": ("below", "above"), "tercile": ("low", "middle", "high"),
+           "quartile": ("q1", "q2", "q3", "q4")}
+
+
+def baseline_groups(
+    data: pd.DataFrame,
+    column: str,
+    *,
+    id_col: str,
+    time_col: str,
+    split: str = "median",
+    before: object | None = None,
+) -> pd.Series:
+    """Unit groups from a numeric, possibly time-varying column, for :func:`heterogeneity`.
+
+    Each unit's value is its mean of ``column`` over the periods before
+    ``before`` (e.g. the first pilot year, so the split is not an outcome of
+    the policy; all periods when ``before`` is None or no period precedes
+    it); units are then split at the median (``"below"``/``"above"``), at
+    terciles (``"low"``/``"middle"``/``"high"``) or at quartiles
+    (``"q1"``…``"q4"``) of those values across units. Returns one label per
+    row of ``data`` (aligned to its index), e.g. to store as a new column.
+    """
+    if column not in data.columns:
+        raise MissingColumnError(
+            f"The panel has no column '{column}'; its columns are: {', '.join(map(str, data.columns))}."
+        )
+    if split not in _SPLITS:
+        raise PanelShapeError(f"split must be one of {', '.join(_SPLITS)}, not {split!r}.")
+    values = pd.to_numeric(data[column], errors="coerce")
+    if values.isna().all():
+        raise PanelShapeError(f"Column '{column}' has no numeric values to split units by.")
+    rows = data[time_col] < before if before is not None else pd.Series(True, index=data.index)
+    if not rows.any():
+        rows = pd.Series(True, index=data.index)
+    unit_mean = values[rows].groupby(data.loc[rows, id_col]).mean()
+    labels = _SPLITS[split]
+    if unit_mean.notna().sum() < len(labels):
+        raise PanelShapeError(f"Too few units with values of '{column}' to split them by {split}.")
+    group = pd.qcut(unit_mean.rank(method="first"), len(labels), labels=labels).astype(object)
+    return data[id_col].map(group).rename(f"{column}_{split}")

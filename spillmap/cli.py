@@ -395,7 +395,8 @@ def did(
     placebo_mode: Annotated[str, typer.Option(help="random (re-assign units, keep batch sizes) or timing.")] = "random",
     robust: Annotated[bool, typer.Option("--robust/--no-robust", help="did2s and Sun & Abraham beside TWFE.")] = True,
     group: Annotated[Optional[list[str]], typer.Option(
-        help="Heterogeneity: split-sample and DID×group models by this unit-level column (repeatable).")] = None,
+        help="Heterogeneity by a unit-level column, or COL:median|tercile|quartile to split units on their "
+             "pre-policy mean of a numeric column (repeatable).")] = None,
     mediator: Annotated[Optional[list[str]], typer.Option(
         help="Mechanism: mediation test through this column, Sobel and bootstrap (repeatable).")] = None,
     moderator: Annotated[Optional[str], typer.Option(

@@ -176,6 +176,7 @@ def run_did(
         note = inputs.synthetic.get("note") if inputs.synthetic else None
         kw = dict(id_col=inputs.id_col, time_col=inputs.time_col, controls=inputs.controls)
         data, y = inputs.data, inputs.y
+        data, groups = _split_groups(data, groups, inputs)
         for col in (*groups, *mediators, *(c for c in (moderator, moderate) if c)):
             if col not in data.columns:
                 raise MissingColumnError(
@@ -236,6 +237,23 @@ def run_did(
     final = final_paths(written, folder, out)
     return final, headline
 
+
+
+def _split_groups(data: pd.DataFrame, groups: Sequence[str], inputs: PolicyInputs) -> tuple[pd.DataFrame, list[str]]:
+    """``col:median`` (or ``:tercile``, ``:quartile``) → a unit group column split on pre-policy means."""
+    from spillmap.models import baseline_groups
+
+    names = []
+    for spec in groups:
+        column, _, split = spec.partition(":")
+        if split:
+            first = pd.to_numeric(data["first_year"], errors="coerce").min() if "first_year" in data else None
+            labels = baseline_groups(data, column, id_col=inputs.id_col, time_col=inputs.time_col, split=split,
+                                     before=None if pd.isna(first) else first)
+            data = data.assign(**{labels.name: labels})
+            column = str(labels.name)
+        names.append(column)
+    return data, names
 
 
 def _write_placebo(placebo, base: Path) -> list[Path]:  # noqa: ANN001 - PlaceboResult

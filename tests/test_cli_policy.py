@@ -90,7 +90,8 @@ def test_did_mechanism_options_and_bacon(runner, tmp_path):
     frame.assign(fy=frame["unit"].map(first)).to_csv(tmp_path / "panel.csv", index=False)
     result = runner.invoke(app, [
         "did", str(tmp_path / "panel.csv"), "--y", "y", "--id", "unit", "--time", "year", "--controls", "x1,x2",
-        "--first-year-col", "fy", "--placebo", "0", "--group", "grp", "--mediator", "x1", "--moderator", "x2",
+        "--first-year-col", "fy", "--placebo", "0", "--group", "grp", "--group", "x2:tercile", "--mediator", "x1",
+        "--moderator", "x2",
         "--boot", "40", "--out", str(out), "--json",
     ])
     assert result.exit_code == 0, result.output
@@ -99,6 +100,7 @@ def test_did_mechanism_options_and_bacon(runner, tmp_path):
     assert sum(row["weight"] for row in bacon["by_kind"]) == pytest.approx(1.0)
     assert sum(row["weight"] * row["estimate"] for row in bacon["by_kind"]) == pytest.approx(bacon["twfe"])
     assert headline["heterogeneity"]["grp"]["difference_test"]["df"] == 1
+    assert headline["heterogeneity"]["x2_tercile"]["difference_test"]["df"] == 2  # three groups
     med = headline["mediation"]["x1"]
     assert med["total"] == pytest.approx(med["direct"] + med["indirect"], rel=1e-8)
     assert headline["moderation"]["term"] == "did:x2"

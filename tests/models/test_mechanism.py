@@ -487,3 +487,19 @@ def test_inputs_unchanged_and_tables(two_groups, med_panel, mod_panel):
         assert "\\begin{tabular}" in res.to_latex() and res.to_latex().count("\\\\") == n_rows + 1
     with pytest.raises(AttributeError):
         het.reference = "b"  # frozen
+
+
+def test_baseline_groups_split_on_pre_policy_means():
+    from spillmap.models import baseline_groups
+
+    frame = pd.DataFrame({"u": np.repeat(list("abcdef"), 3), "t": np.tile([2013, 2014, 2015], 6),
+                          "x": [1, 1, 99, 2, 2, 99, 3, 3, -99, 4, 4, -99, 5, 5, 0, 6, 6, 0]})
+    # means before 2015: a=1, b=2, … f=6 (the 2015 values, after the policy, are ignored)
+    halves = baseline_groups(frame, "x", id_col="u", time_col="t", before=2015)
+    assert halves.name == "x_median"
+    assert halves.groupby(frame["u"]).first().to_dict() == {"a": "below", "b": "below", "c": "below",
+                                                           "d": "above", "e": "above", "f": "above"}
+    thirds = baseline_groups(frame, "x", id_col="u", time_col="t", split="tercile", before=2015)
+    assert thirds.groupby(frame["u"]).first().tolist() == ["low", "low", "middle", "middle", "high", "high"]
+    with pytest.raises(Exception, match="split must be one of"):
+        baseline_groups(frame, "x", id_col="u", time_col="t", split="decile")
