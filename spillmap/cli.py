@@ -466,7 +466,7 @@ def sdid(
             graph = read_weights(weights_file, ids=list(dict.fromkeys(inputs.data[inputs.id_col].tolist())),
                                  ids_from="the panel")
         with _progress(not as_json) as progress:
-            written, headline = run_sdid(
+            written, headline, _ = run_sdid(
                 inputs, out, weights=graph, cutoff_km=cutoff, draws=effects, seed=seed, event_study=event_study,
                 placebo_draws=placebo, workers=workers, scheduler=scheduler, progress=progress,
             )

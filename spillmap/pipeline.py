@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from spillmap._files import atomic_path
-from spillmap.errors import IslandWarning, SpillmapError
+from spillmap._files import atomic_path, prepare_folder
+from spillmap.errors import IslandWarning
 
 __all__ = ["run_demo", "ring_table"]
 
@@ -53,13 +53,7 @@ def run_demo(out: str | os.PathLike[str], *, band_km: float = 50.0, max_km: floa
     from spillmap import gis
     from spillmap import weights as sw
 
-    folder = Path(out)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise SpillmapError(f"Cannot create the output folder '{folder}': {err.strerror}.") from None
-    if not os.access(folder, os.W_OK):
-        raise SpillmapError(f"The output folder '{folder}' is not writable; choose another with --out.")
+    folder = prepare_folder(out)
 
     layer = gis.read_china_layer()
     projected = gis.to_projected(layer)

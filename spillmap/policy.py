@@ -239,6 +239,23 @@ def run_did(
 
 
 
+def map_year(inputs: PolicyInputs, year: int | None = None) -> int:
+    """The period whose treated units drive per-city maps: ``year`` if the panel has it, else the last."""
+    periods = sorted(pd.unique(inputs.data[inputs.time_col]))
+    if year is None:
+        return int(periods[-1])
+    if year not in periods:
+        raise SpillmapError(f"The map year {year} is not a period of the panel ({periods[0]}–{periods[-1]}).")
+    return int(year)
+
+
+def treated_in(inputs: PolicyInputs, year: int, order: Sequence[str]) -> pd.Series:
+    """0/1 treatment of each unit (ids as text, in ``order``) in ``year``; units without a row count 0."""
+    rows = inputs.data[inputs.data[inputs.time_col] == year]
+    d = rows.set_index(rows[inputs.id_col].astype(str))["did"]
+    return d.reindex(pd.Index(order, dtype=object)).fillna(0).astype(float)
+
+
 def _split_groups(data: pd.DataFrame, groups: Sequence[str], inputs: PolicyInputs) -> tuple[pd.DataFrame, list[str]]:
     """``col:median`` (or ``:tercile``, ``:quartile``) → a unit group column split on pre-policy means."""
     from spillmap.models import baseline_groups
@@ -299,8 +316,12 @@ def run_sdid(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
-) -> tuple[list[Path], dict]:
-    """Spatial Durbin DID with effects, optional spatial event study and SDM placebo."""
+) -> tuple[list[Path], dict, object]:
+    """Spatial Durbin DID with effects, optional spatial event study and SDM placebo.
+
+    Returns the files written, a headline dict and the :class:`SDMDiDResult`
+    (for per-city effects on the map).
+    """
     from spillmap import gis
     from spillmap import weights as sw
     from spillmap.models import fit_sdm_did, placebo_test, spatial_event_study
@@ -341,4 +362,4 @@ def run_sdid(
             headline["placebo"] = placebo.to_dict()
         written.append(_write_json(headline, folder / "sdid_summary.json"))
     final = final_paths(written, folder, out)
-    return final, headline
+    return final, headline, res

@@ -46,7 +46,7 @@ def run_analysis(
     """
     from spillmap import gis
     from spillmap import weights as sw
-    from spillmap.policy import run_did, run_sdid
+    from spillmap.policy import map_year, run_did, run_sdid, treated_in
     from spillmap.sweep import run_sweep
 
     say = step or (lambda _msg: None)
@@ -89,19 +89,18 @@ def run_analysis(
         sdid_fit = None
         if models["sdid"]:
             say("spatial Durbin DID")
-            files, sd_head = run_sdid(
+            files, sd_head, sdid_fit = run_sdid(
                 inputs, stage / "sdid", weights=graph, draws=models["effects_draws"], seed=seed,
                 event_study=models["event_study"], leads=models["leads"], lags=models["lags"], progress=progress,
             )
             written += files
             headline["sdid"] = sd_head["sdm_did"]["did_effects"]
-            sdid_fit = _refit_sdid(inputs, graph, models["effects_draws"], seed)
         sweep_result = None
         scfg = config["sweep"]
         if scfg["enabled"]:
             say("siphon-radius sweep")
             files, sw_head, sweep_result = run_sweep(
-                inputs, stage / "sweep", layer=subset, layer_id=layer_id, name_col=name_col,
+                inputs, stage / "sweep", layer=subset, layer_id=layer_id, name_col=name_col, distances=dist,
                 step_km=scfg["band_km"], max_km=scfg["max_km"], min_km=scfg["min_km"], mode=scfg["mode"],
                 weight=scfg["weight"], alpha=scfg["alpha"], draws=models["effects_draws"], seed=seed,
                 min_linked_share=scfg["min_linked_share"], workers=workers, scheduler=scheduler,
@@ -111,8 +110,8 @@ def run_analysis(
             headline["sweep"] = sw_head["crossover"]
 
         say("per-city effects and map layers")
-        year = _map_year(config, inputs)
-        treated = _treated_in(inputs, year, order)
+        year = map_year(inputs, config["output"]["map_year"])
+        treated = treated_in(inputs, year, order)
         projected = gis.to_projected(subset.set_index(layer_id).loc[order].reset_index())
         layers, styles, maps = _map_layers(
             projected, layer_id, name_col, graph, dist, sdid_fit, sweep_result, inputs, treated, config, seed,
@@ -191,30 +190,6 @@ def _main_weights(sw, dist, wcfg):  # noqa: ANN001, ANN202
         graph = sw.build_inverse_distance(dist, alpha=wcfg["alpha"], cutoff_km=wcfg["cutoff_km"], islands="keep")
         cut = f" within {wcfg['cutoff_km']:g} km" if wcfg["cutoff_km"] else ""
         return graph, f"inverse distance km^-{wcfg['alpha']:g}{cut}, row-standardised"
-
-
-def _refit_sdid(inputs, graph, draws, seed):  # noqa: ANN001, ANN202
-    from spillmap.models import fit_sdm_did
-
-    data = inputs.data.assign(**{inputs.id_col: inputs.data[inputs.id_col].astype(str)})
-    return fit_sdm_did(data, inputs.y, id_col=inputs.id_col, time_col=inputs.time_col, weights=graph,
-                       controls=inputs.controls, draws=draws, seed=seed)
-
-
-def _map_year(config: RunConfig, inputs) -> int:  # noqa: ANN001
-    year = config["output"]["map_year"]
-    periods = sorted(pd.unique(inputs.data[inputs.time_col]))
-    if year is None:
-        return int(periods[-1])
-    if year not in periods:
-        raise SpillmapError(f"[output] map_year = {year} is not a period of the panel ({periods[0]}–{periods[-1]}).")
-    return int(year)
-
-
-def _treated_in(inputs, year: int, order: pd.Index) -> pd.Series:  # noqa: ANN001
-    rows = inputs.data[inputs.data[inputs.time_col] == year]
-    d = rows.set_index(rows[inputs.id_col].astype(str))["did"]
-    return d.reindex(order).fillna(0).astype(float)
 
 
 # ------------------------------------------------------------ map layers

@@ -70,6 +70,7 @@ def run_sweep(
     workers: int | None = None,
     scheduler: str | None = None,
     cache_dir: str | os.PathLike[str] | None = "default",
+    distances: object | None = None,
     layers: bool = False,
     map_year: int | None = None,
     progress: Progress | None = None,
@@ -79,6 +80,7 @@ def run_sweep(
 
     ``cache_dir="default"`` keeps finished bands in ``<out>/.sweep-cache`` (a
     rerun with the same data and options reads them); ``None`` disables it.
+    ``distances`` (kilometres, reaching ``max_km``) skips measuring the layer again.
     ``layers=True`` also writes ``sweep_bands.gpkg``: one styled layer per band
     with per-city effects (treated cities of ``map_year``, default the last
     period) and neighbours in the band, for QGIS.
@@ -90,7 +92,8 @@ def run_sweep(
     folder = prepare_folder(out)
     if cache_dir == "default":
         cache_dir = folder / ".sweep-cache"
-    dist = sweep_distances(inputs, max_km, layer=layer, layer_id=layer_id, name_col=name_col, method=method)
+    dist = distances if distances is not None else sweep_distances(
+        inputs, max_km, layer=layer, layer_id=layer_id, name_col=name_col, method=method)
     data = inputs.data.assign(**{inputs.id_col: inputs.data[inputs.id_col].astype(str)})
     result = distance_sweep(
         data, inputs.y, dist, id_col=inputs.id_col, time_col=inputs.time_col, controls=inputs.controls,
@@ -206,11 +209,8 @@ def _write_band_layers(result, inputs, dist, layer, layer_id, name_col, stage, m
     base[layer_id] = base[layer_id].astype(str)
     keep = [layer_id] + ([name_col] if name_col and name_col in base else []) + ["geometry"]
     base = gis.to_projected(base[keep])
-    periods = sorted(pd.unique(inputs.data[inputs.time_col]))
-    year = periods[-1] if map_year is None else map_year
-    if year not in periods:
-        raise SpillmapError(f"--map-year {year} is not a period of the panel ({periods[0]}–{periods[-1]}).")
-    rows = inputs.data[inputs.data[inputs.time_col] == year]
-    treated = rows.set_index(rows[inputs.id_col].astype(str))["did"].reindex(base[layer_id]).fillna(0).astype(float)
+    from spillmap.policy import map_year as _year, treated_in
+
+    treated = treated_in(inputs, _year(inputs, map_year), base[layer_id].tolist())
     lays, styles = band_layers(result, base, layer_id, inputs, dist, treated, draws=draws, seed=seed, alpha=alpha)
     return gis.write_styled_geopackage(stage / "sweep_bands.gpkg", lays, styles)
