@@ -214,6 +214,9 @@ def _check(raw: dict[str, Any], source: Path | None) -> RunConfig:
         if out["layer"]["path"] and not (panel["treated"] or panel["first_year"]):
             raise ConfigError(f"{where}: with your own layer, name the treatment in [panel]: treated (0/1 column) "
                               "or first_year (first treated year column).")
+    if out["weights"]["kind"] == "ring" and out["weights"]["cutoff_km"] is None:
+        raise ConfigError(f"{where}: [weights] kind = 'ring' needs cutoff_km (the ring's outer edge, km) "
+                          "and optionally inner_km.")
     if out["rasters"]["pattern"] and not panel["path"]:
         raise ConfigError(f"{where}: [rasters] adds covariates to your panel; set [panel] path as well.")
     return RunConfig(out, source)

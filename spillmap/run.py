@@ -182,9 +182,7 @@ def _main_weights(sw, dist, wcfg):  # noqa: ANN001, ANN202
         warnings.simplefilter("ignore", IslandWarning)  # the summary names the islands
         if wcfg["kind"] == "knn":
             return sw.build_knn(dist, wcfg["k"]), f"{wcfg['k']} nearest neighbours"
-        if wcfg["kind"] == "ring":
-            if wcfg["cutoff_km"] is None:
-                raise SpillmapError("[weights] kind = 'ring' needs cutoff_km (the outer edge) and inner_km.")
+        if wcfg["kind"] == "ring":  # the config check guarantees cutoff_km
             graph = sw.build_ring(dist, wcfg["inner_km"], wcfg["cutoff_km"], alpha=wcfg["alpha"], islands="keep")
             return graph, f"{wcfg['inner_km']:g}–{wcfg['cutoff_km']:g} km ring, km^-{wcfg['alpha']:g}"
         graph = sw.build_inverse_distance(dist, alpha=wcfg["alpha"], cutoff_km=wcfg["cutoff_km"], islands="keep")

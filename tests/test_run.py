@@ -65,6 +65,7 @@ def _write(path, text):
         ("[layer]\npath = 'x.gpkg'\n", "[layer] path is given but not its id column"),
         ("[output]\nformats = ['pdf']\n", "[output] formats has ['pdf']"),
         ("[models\n", "is not valid TOML"),
+        ("[weights]\nkind = 'ring'\n", "[weights] kind = 'ring' needs cutoff_km"),
     ],
 )
 def test_config_errors(tmp_path, text, message):
