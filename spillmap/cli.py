@@ -636,6 +636,39 @@ def version() -> None:
     typer.echo(__version__)
 
 
+@app.command()
+def index(
+    panel: Annotated[Path, typer.Argument(help="Panel file (CSV, Parquet or Stata .dta).")],
+    positive: Annotated[Optional[str], typer.Option(help="Comma-separated indicators where more is better.")] = None,
+    negative: Annotated[Optional[str], typer.Option(help="Comma-separated indicators where less is better.")] = None,
+    name: Annotated[str, typer.Option(help="Name of the index column to add.")] = "index",
+    by: Annotated[Optional[str], typer.Option(help="Weights per group (e.g. year) instead of pooled.")] = None,
+    id_col: IdOpt = None,
+    out: Annotated[Path, typer.Option(help="Panel with the index added (.csv or .parquet).")] = Path("panel_index.csv"),
+    weights_out: Annotated[Optional[Path], typer.Option(help="Write the entropy weights table (.csv).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the weights as JSON.")] = False,
+) -> None:
+    """Composite index by the entropy-weight method (e.g. a common-prosperity index) added to a panel."""
+    with _reported():
+        from spillmap.policy import add_entropy_index
+
+        result, written = add_entropy_index(
+            panel, out, positive=_split(positive), negative=_split(negative), name=name, by=by, id_col=id_col,
+            weights_out=weights_out,
+        )
+        if as_json:
+            typer.echo(json.dumps(result.weights.to_dict(orient="records"), ensure_ascii=False, indent=2,
+                                  default=float))
+            return
+        console = _console()
+        console.print(result.weights.to_string(index=False))
+        console.print(f"[bold green]spillmap index[/] wrote {', '.join(map(str, written))}")
+
+
+def _split(text: str | None) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()] if text else []
+
+
 from spillmap._zonal_cli import zonal  # noqa: E402 - typer command defined beside its glue
 
 app.command()(zonal)

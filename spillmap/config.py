@@ -48,6 +48,12 @@ Example (every key optional except where noted)::
     mode = "ring"
     weight = "inverse"
 
+    [index]                       # optional: an entropy-weight composite index built into the panel
+    name = "cp"                   # e.g. the outcome: set [panel] outcome = "cp"
+    positive = ["income", "gdp_pc"]
+    negative = ["gini"]
+    by = "year"                   # weights per year (default: pooled)
+
     [rasters]                     # optional: zonal statistics of a GeoTIFF series merged into the panel
     pattern = "ntl_{year}.tif"    # columns r_mean, … usable as controls
     prefix = "r_"
@@ -105,6 +111,9 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "enabled": ((bool,), True), "band_km": (_NUM, 50.0), "max_km": (_NUM, 600.0), "min_km": (_NUM, 0.0),
         "mode": ((str,), "ring"), "weight": ((str,), "inverse"), "alpha": (_NUM, 1.0),
         "min_linked_share": (_NUM, 0.5), "cache": ((bool,), True),
+    },
+    "index": {
+        "name": ((str,), None), "positive": ((list,), []), "negative": ((list,), []), "by": ((str,), None),
     },
     "rasters": {
         "pattern": ((str,), None), "prefix": ((str,), "r_"), "stats": ((list,), ["mean"]),
@@ -217,6 +226,11 @@ def _check(raw: dict[str, Any], source: Path | None) -> RunConfig:
     if out["weights"]["kind"] == "ring" and out["weights"]["cutoff_km"] is None:
         raise ConfigError(f"{where}: [weights] kind = 'ring' needs cutoff_km (the ring's outer edge, km) "
                           "and optionally inner_km.")
+    index = out["index"]
+    if index["name"] and not (index["positive"] or index["negative"]):
+        raise ConfigError(f"{where}: [index] name = {index['name']!r} needs positive and/or negative indicators.")
+    if index["name"] and not panel["path"]:
+        raise ConfigError(f"{where}: [index] builds an outcome from your panel's indicators; set [panel] path.")
     if out["rasters"]["pattern"] and not panel["path"]:
         raise ConfigError(f"{where}: [rasters] adds covariates to your panel; set [panel] path as well.")
     return RunConfig(out, source)

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from spillmap._files import atomic_path, final_paths, staged_output
+from spillmap._files import atomic_path, final_paths, prepare_folder, staged_output
 from spillmap.errors import MissingColumnError, SpillmapError
 
-__all__ = ["CSV_FLOAT", "PolicyInputs", "load_policy_inputs", "run_did", "run_sdid", "write_table"]
+__all__ = ["CSV_FLOAT", "PolicyInputs", "add_entropy_index", "load_policy_inputs", "run_did", "run_sdid", "write_table"]
 
 Progress = Callable[[str, int, int], None]
 #: Written tables carry 10 significant digits: far beyond any estimate's precision, and the same bytes
@@ -103,6 +103,48 @@ def load_policy_inputs(
                                    layer_ids=layer[gis.CHINA_ID])
     return PolicyInputs(treated.data, y, id_col, time_col, tuple(controls), synthetic=None,
                         report=treated.report.to_dict(), layer=layer, name_col=gis.CHINA_NAME)
+
+
+def add_entropy_index(
+    panel: str | os.PathLike[str] | pd.DataFrame,
+    out: str | os.PathLike[str] | None = None,
+    *,
+    positive: Sequence[str] = (),
+    negative: Sequence[str] = (),
+    name: str = "index",
+    by: str | None = None,
+    id_col: str | None = None,
+    weights_out: str | os.PathLike[str] | None = None,
+):  # noqa: ANN201 - (EntropyIndexResult, files) or (result, frame)
+    """Add an entropy-weight composite index (column ``name``) to a panel; write it when ``out`` is given.
+
+    Returns ``(result, written files)`` with ``out``, else ``(result, the panel with the index)``.
+    """
+    from spillmap._tables import read_table
+    from spillmap.models import entropy_index
+
+    frame = panel.copy() if isinstance(panel, pd.DataFrame) else read_table(panel)
+    if name in frame.columns:
+        raise SpillmapError(f"The panel already has a column '{name}'; choose another name for the index.")
+    result = entropy_index(frame, positive=positive, negative=negative, by=by, id_col=id_col)
+    frame[name] = result.scores
+    if out is None:
+        return result, frame
+    target = Path(out)
+    if target.suffix.lower() not in (".csv", ".parquet"):
+        raise SpillmapError(f"Write the panel as .csv or .parquet, not '{target.suffix}' ({target}).")
+    prepare_folder(target.parent if str(target.parent) else ".")
+    with atomic_path(target) as tmp:
+        if target.suffix.lower() == ".csv":
+            tmp.write_text(frame.to_csv(index=False, float_format=CSV_FLOAT), encoding="utf-8")
+        else:
+            frame.to_parquet(tmp, index=False)
+    written = [target]
+    if weights_out is not None:
+        with atomic_path(weights_out) as tmp:
+            tmp.write_text(result.weights.to_csv(index=False, float_format=CSV_FLOAT), encoding="utf-8")
+        written.append(Path(weights_out))
+    return result, written
 
 
 def write_table(frame: pd.DataFrame, base: Path, *, note: str | None = None, digits: int = 6) -> list[Path]:

@@ -143,11 +143,16 @@ def _inputs(config: RunConfig):  # noqa: ANN202
     else:
         layer, layer_id, name_col = gis.read_china_layer(), gis.CHINA_ID, gis.CHINA_NAME
     panel = pcfg["path"]
-    rcfg = config["rasters"]
+    rcfg, icfg = config["rasters"], config["index"]
+    if icfg["name"]:
+        from spillmap.policy import add_entropy_index
+
+        _, panel = add_entropy_index(panel, positive=icfg["positive"], negative=icfg["negative"],
+                                     name=icfg["name"], by=icfg["by"], id_col=pcfg["id"])
     if rcfg["pattern"]:
         from spillmap._tables import read_table
 
-        frame = read_table(panel)
+        frame = panel if isinstance(panel, pd.DataFrame) else read_table(panel)
         for col in (pcfg["id"], pcfg["time"]):
             if col not in frame.columns:
                 raise SpillmapError(f"'{panel}' has no column '{col}'; its columns are: {', '.join(map(str, frame.columns))}.")

@@ -121,3 +121,26 @@ def test_did_failure_leaves_output_folder_untouched(runner, tmp_path):
                                  "--out", str(out)])
     assert result.exit_code == 1 and "'grp'" in result.output and "no treated unit" in result.output
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]  # nothing half-written, staging removed
+
+
+def test_index_command_adds_entropy_index(runner, tmp_path):
+    import pandas as pd
+
+    from spillmap.models import entropy_index
+
+    frame = pd.DataFrame({"code": list("aabbcc"), "year": [1, 2] * 3, "income": [1.0, 2.0, 3.0, 4.0, 5.0, 7.0],
+                          "gini": [0.5, 0.4, 0.45, 0.3, 0.35, 0.2]})
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    out = tmp_path / "with_index.csv"
+    result = runner.invoke(app, ["index", str(tmp_path / "p.csv"), "--positive", "income", "--negative", "gini",
+                                 "--name", "cp", "--id", "code", "--out", str(out), "--weights-out",
+                                 str(tmp_path / "w.csv"), "--json"])
+    assert result.exit_code == 0, result.output
+    weights = json.loads(result.stdout)
+    expected = entropy_index(frame, positive=["income"], negative=["gini"], id_col="code")
+    assert [w["weight"] for w in weights] == pytest.approx(expected.weights["weight"].tolist())
+    written = pd.read_csv(out)
+    assert written["cp"].to_numpy() == pytest.approx(expected.scores.to_numpy(), rel=1e-9)
+    assert list(written.columns[:4]) == ["code", "year", "income", "gini"] and (tmp_path / "w.csv").exists()
+    again = runner.invoke(app, ["index", str(out), "--positive", "income", "--name", "cp", "--out", str(out)])
+    assert again.exit_code == 1 and "already has a column 'cp'" in again.output

@@ -66,6 +66,7 @@ def _write(path, text):
         ("[output]\nformats = ['pdf']\n", "[output] formats has ['pdf']"),
         ("[models\n", "is not valid TOML"),
         ("[weights]\nkind = 'ring'\n", "[weights] kind = 'ring' needs cutoff_km"),
+        ("[index]\nname = 'cp'\n", "[index] name = 'cp' needs positive and/or negative indicators"),
     ],
 )
 def test_config_errors(tmp_path, text, message):
@@ -243,3 +244,17 @@ def test_run_with_raster_covariates(runner, user_files):
     assert result.exit_code == 0, result.output
     coefs = (out / "sdid" / "sdm_did_coefficients.csv").read_text()
     assert "r_mean" in coefs and "W·r_mean" in coefs
+
+
+def test_run_builds_the_outcome_as_an_entropy_index(runner, user_files):
+    text = USER.format(layer_id="city", panel="panel.csv").replace('outcome = "y"', 'outcome = "cp"').replace(
+        "[models]\n", '[index]\nname = "cp"\npositive = ["y", "x1"]\nby = "year"\n\n[models]\n', 1
+    ).replace('controls = ["x1", "x2"]', 'controls = ["x2"]').replace("max_km = 300.0", "max_km = 200.0")
+    config = _write(user_files / "index.toml", text)
+    out = user_files / "index_out"
+    result = runner.invoke(app, ["run", str(config), "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    coefs = (out / "sdid" / "sdm_did_coefficients.csv").read_text()
+    assert "did" in coefs
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["config"]["index"]["positive"] == ["y", "x1"]
