@@ -81,7 +81,6 @@ def county_graph(cutoff_km: float) -> tuple[Graph, str]:
     import geopandas as gpd
     from cnmaps import get_adm_maps
 
-    from spillmap import gis
     from spillmap import weights as sw
 
     frame = gpd.GeoDataFrame(get_adm_maps(level="区县", engine="geopandas"), geometry="geometry", crs="EPSG:4326")

@@ -16,7 +16,6 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
-import geopandas as gpd
 import pyogrio
 import pytest
 import shapely

@@ -48,7 +48,6 @@ from scipy import stats
 
 from spillmap.errors import (
     CollinearityError,
-    EstimationError,
     MissingColumnError,
     PanelShapeError,
     SpillmapWarning,
