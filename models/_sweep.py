@@ -107,7 +107,7 @@ class SweepResult:
     ----------
     table
         One row per band: ``band``, ``inner_km``, ``outer_km``, ``position_km``,
-        links, mean/min/max neighbours, ``islands`` (count) and
+        ``mean_km`` (link-weighted mean distance of the band's lag, km), links, mean/min/max neighbours, ``islands`` (count) and
         ``island_ids``, ``rho``/``rho_se``, ``beta_did``/``beta_se`` (own
         coefficient), ``theta_did``/``theta_se`` (W·DID), and for each of
         direct, indirect, total: estimate, se and 90 %/95 % simulation
@@ -385,7 +385,7 @@ def _fit_band(ctx: _Context, band: Band) -> tuple[BandFit, object]:
     labels = np.asarray(d.labels)
     row: dict = {
         "band": band.label, "inner_km": band.inner_km, "outer_km": band.outer_km, "position_km": band.position_km,
-        "links": int(keep.sum()), "mean_neighbours": float(neighbours.mean()),
+        "mean_km": _weighted_distance(d, keep, ctx.weight, ctx.alpha), "links": int(keep.sum()), "mean_neighbours": float(neighbours.mean()),
         "min_neighbours": int(neighbours.min()), "max_neighbours": int(neighbours.max()),
         "islands": len(isolated), "island_ids": "; ".join(map(str, labels[isolated][:50]))
         + (f"; … {len(isolated) - 50} more" if len(isolated) > 50 else ""),
@@ -449,7 +449,7 @@ def _cached_eigenvalues(w, folder: Path | None) -> None:  # noqa: ANN001 - Prepa
 
 
 def _columns(levels: Sequence[float]) -> list[str]:
-    cols = ["band", "inner_km", "outer_km", "position_km", "links", "mean_neighbours", "min_neighbours",
+    cols = ["band", "inner_km", "outer_km", "position_km", "mean_km", "links", "mean_neighbours", "min_neighbours",
             "max_neighbours", "islands", "island_ids", "rho", "rho_se", "beta_did", "beta_se", "theta_did",
             "theta_se"]
     for e in _EFFECTS:
@@ -457,6 +457,21 @@ def _columns(levels: Sequence[float]) -> list[str]:
         for level in levels:
             cols += [f"{e}_ci{round(level * 100)}_low", f"{e}_ci{round(level * 100)}_high"]
     return cols + ["loglik", "rejected_draws", "error"]
+
+
+def _weighted_distance(d, keep: np.ndarray, weight: str, alpha: float) -> float:  # noqa: ANN001
+    """Distance (km) the band's spatial lag averages over: mean over linked units of Σ_j w_ij d_ij (row-standardised)."""
+    if not keep.any():
+        return float("nan")
+    km = d.km[keep]
+    w = km ** -alpha if weight == "inverse" else np.ones_like(km)
+    i, j = np.concatenate([d.i[keep], d.j[keep]]), np.concatenate([d.j[keep], d.i[keep]])
+    w2, km2 = np.concatenate([w, w]), np.concatenate([km, km])
+    n = len(d.ids)
+    rows = np.bincount(i, weights=w2, minlength=n)
+    lagged = np.bincount(i, weights=w2 * km2, minlength=n)
+    linked = rows > 0
+    return float(np.mean(lagged[linked] / rows[linked]))
 
 
 def _failed(band: Band, row: dict, neighbours: np.ndarray, reason: str) -> BandFit:
