@@ -624,8 +624,9 @@ def _run(config, out: Path, *, extras=None, title: str, as_json: bool = False) -
             f"{k} {v['estimate']:.4f} [{v['ci_low']:.4f}, {v['ci_high']:.4f}]" for k, v in headline["sdid"].items()))
     if "sweep" in headline:
         main.print(f"[bold]{headline['sweep']['statement']}[/]")
-    main.print(f"[bold green]{title}[/] wrote {len(written)} files to {out}/ — open {out}/report.html "
-               f"and {out}/spillmap.gpkg (QGIS)")
+    gpkg = any(Path(p).name == "spillmap.gpkg" for p in written)
+    main.print(f"[bold green]{title}[/] wrote {len(written)} files to {out}/ — open {out}/report.html"
+               + (f" and {out}/spillmap.gpkg (QGIS)" if gpkg else ""))
 
 
 @app.command()

@@ -114,13 +114,18 @@ def write_report(stage: Path, written: list[Path], headline: dict, config) -> Pa
 
     rel = [p.relative_to(stage).as_posix() for p in written if Path(p).is_file()]
     images = [r for r in rel if r.endswith(".png")]
-    tables = {}
-    for name in ("did/did_baseline.csv", "sdid/sdm_did_effects.csv", "sweep/sweep.md"):
-        path = stage / name
-        if path.exists() and name.endswith(".csv"):
-            import pandas as pd
+    import pandas as pd
 
-            tables[name] = pd.read_csv(path).to_html(index=False, float_format=lambda v: f"{v:.4f}", border=0)
+    tables = {}
+    sweep_cols = ["band", "mean_neighbours", "islands", "rho", "indirect_estimate", "indirect_ci95_low",
+                  "indirect_ci95_high", "in_crossover"]
+    for name, cols in (("did/did_baseline.csv", None), ("sdid/sdm_did_effects.csv", None),
+                       ("sweep/sweep.csv", sweep_cols)):
+        path = stage / name
+        if path.exists():
+            frame = pd.read_csv(path)
+            frame = frame[[c for c in cols if c in frame]] if cols else frame
+            tables[name] = frame.to_html(index=False, float_format=lambda v: f"{v:.4f}", border=0)
     env = jinja2.Environment(autoescape=True)  # absent sections (e.g. no DID chain) render as nothing
     html = env.from_string(_TEMPLATE).render(
         headline=headline, images=images, files=rel, tables=tables, synthetic=headline.get("synthetic"),
@@ -209,8 +214,8 @@ siphon {{ synthetic.far }} per ring within {{ synthetic.near_km }}–{{ syntheti
 <h2>Figures and maps</h2>
 {% for img in images %}<figure><img src="{{ img }}" alt="{{ img }}"><figcaption><a href="{{ img }}">{{ img }}</a></figcaption></figure>{% endfor %}
 <h2>Files</h2>
-<p>Open <a href="spillmap.gpkg">spillmap.gpkg</a> in QGIS: each layer opens with its stored graduated style
-(red: spillover, blue: siphon, grey: about zero).</p>
+{% if "spillmap.gpkg" in files %}<p>Open <a href="spillmap.gpkg">spillmap.gpkg</a> in QGIS: each layer opens with its stored graduated style
+(red: spillover, blue: siphon, grey: about zero).</p>{% endif %}
 <ul>{% for f in files %}<li><a href="{{ f }}">{{ f }}</a></li>{% endfor %}</ul>
 <h2>Configuration</h2><pre>{{ config }}</pre>
 </body></html>
