@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import logging
 import math
 import os
 import re
@@ -407,11 +408,16 @@ def _geometry_kind(frame: gpd.GeoDataFrame, where: str) -> GeometryKind:
 
 
 def _write(frame: gpd.GeoDataFrame, path: Path, where: str, **options: Any) -> None:
+    log = logging.getLogger("pyogrio")
+    level = log.level
+    log.setLevel(max(level, logging.WARNING))  # not one "Created N records" line per layer
     try:
         pyogrio.write_dataframe(frame, path, **options)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, NotImplementedError,
             ValueError, TypeError) as err:
         raise LayerError(f"GDAL could not write {where}: {err}") from err
+    finally:
+        log.setLevel(level)
 
 
 def _insert_styles(gpkg: Path, styles: Mapping[str, tuple[LayerStyle, GeometryKind]]) -> None:

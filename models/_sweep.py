@@ -465,7 +465,7 @@ def _weighted_distance(d, keep: np.ndarray, weight: str, alpha: float) -> float:
         return float("nan")
     km = d.km[keep]
     w = km ** -alpha if weight == "inverse" else np.ones_like(km)
-    i, j = np.concatenate([d.i[keep], d.j[keep]]), np.concatenate([d.j[keep], d.i[keep]])
+    i = np.concatenate([d.i[keep], d.j[keep]])  # each pair counts for both of its units
     w2, km2 = np.concatenate([w, w]), np.concatenate([km, km])
     n = len(d.ids)
     rows = np.bincount(i, weights=w2, minlength=n)

@@ -147,8 +147,13 @@ def add_entropy_index(
     return result, written
 
 
-def write_table(frame: pd.DataFrame, base: Path, *, note: str | None = None, digits: int = 6) -> list[Path]:
-    """Write ``frame`` as CSV, Markdown and LaTeX beside ``base`` (suffix replaced), atomically."""
+def write_table(
+    frame: pd.DataFrame, base: Path, *, note: str | None = None, digits: int = 6, csv: pd.DataFrame | None = None,
+) -> list[Path]:
+    """Write ``frame`` as CSV, Markdown and LaTeX beside ``base`` (suffix replaced), atomically.
+
+    ``csv`` puts a fuller table (e.g. every column) in the CSV than in the printed formats.
+    """
     from spillmap.models._results import frame_to_markdown
 
     out = []
@@ -157,7 +162,8 @@ def write_table(frame: pd.DataFrame, base: Path, *, note: str | None = None, dig
     if note:
         md = f"_{note}_\n\n{md}"
         tex = f"% {note}\n{tex}"
-    for suffix, text in ((".csv", frame.to_csv(index=False, float_format=CSV_FLOAT)), (".md", md + "\n"), (".tex", tex)):
+    full = frame if csv is None else csv
+    for suffix, text in ((".csv", full.to_csv(index=False, float_format=CSV_FLOAT)), (".md", md + "\n"), (".tex", tex)):
         target = base.with_suffix(suffix)
         with atomic_path(target) as tmp:
             tmp.write_text(text, encoding="utf-8")

@@ -47,7 +47,7 @@ def run_analysis(
     from spillmap import gis
     from spillmap import weights as sw
     from spillmap.policy import map_year, run_did, run_sdid, treated_in
-    from spillmap.sweep import run_sweep
+    from spillmap.sweep import panel_layer, run_sweep
 
     say = step or (lambda _msg: None)
     folder = prepare_folder(out)
@@ -61,9 +61,7 @@ def run_analysis(
         if extras is not None:
             written += extras(stage)
         say("building the weights")
-        units = pd.unique(inputs.data[inputs.id_col].astype(str))
-        subset = layer[layer[layer_id].astype(str).isin(set(units))].copy()
-        subset[layer_id] = subset[layer_id].astype(str)
+        subset = panel_layer(inputs, layer, layer_id)
         order = pd.Index(subset[layer_id])
         wcfg = config["weights"]
         reach = [wcfg["cutoff_km"], config["sweep"]["max_km"] if config["sweep"]["enabled"] else None]
@@ -213,14 +211,13 @@ def _map_layers(projected, layer_id, name_col, graph, dist, sdid_fit, sweep_resu
     styles: dict = {}
     maps: dict = {}
 
-    card = np.asarray([graph.cardinalities.get(i, 0) for i in base[layer_id]]) if hasattr(graph, "cardinalities") else None
+    card = graph.cardinalities.reindex(base[layer_id], fill_value=0).to_numpy()
     wsum = base[[*base_cols, "geometry"]].copy()
-    if card is not None:
-        wsum["nbrs"] = card
-        wsum["island"] = (card == 0).astype(int)
-        layers["weights_summary"] = wsum
-        styles["weights_summary"] = graduated_style("nbrs", card.astype(float), scheme="sequential",
-                                                    classes=min(classes, 7), name="neighbours")
+    wsum["nbrs"] = card
+    wsum["island"] = (card == 0).astype(int)
+    layers["weights_summary"] = wsum
+    styles["weights_summary"] = graduated_style("nbrs", card.astype(float), scheme="sequential",
+                                                classes=min(classes, 7), name="neighbours")
     draws = min(config["models"]["effects_draws"], 1000)
     if sdid_fit is not None:
         ue = unit_effects(sdid_fit.fit, "did", treated=treated, draws=draws, seed=seed)
@@ -243,11 +240,7 @@ def _map_layers(projected, layer_id, name_col, graph, dist, sdid_fit, sweep_resu
 
 
 def _export(layers: dict, styles: dict, stage: Path, config: RunConfig) -> list[Path]:
-    import logging
-
     from spillmap import gis
-
-    logging.getLogger("pyogrio").setLevel(logging.WARNING)  # "Created N records" per layer is noise here
 
     formats = config["output"]["formats"]
     written = []

@@ -15,9 +15,9 @@ import pandas as pd
 
 from spillmap._files import atomic_path, final_paths, prepare_folder, staged_output
 from spillmap.errors import SpillmapError
-from spillmap.policy import CSV_FLOAT, PolicyInputs, Progress, _write_json, write_table
+from spillmap.policy import PolicyInputs, Progress, _write_json, write_table
 
-__all__ = ["band_layers", "run_sweep", "sweep_distances"]
+__all__ = ["band_layers", "panel_layer", "run_sweep", "sweep_distances"]
 
 
 def sweep_distances(
@@ -45,9 +45,16 @@ def sweep_distances(
             f"{len(missing)} panel unit(s) are not in the layer's '{layer_id}' column: {format_ids(missing)}. "
             "Check --id / --layer-id, or pass the layer the panel was built on (--layer)."
         )
-    subset = layer[codes.isin(set(units))].copy()
-    subset[layer_id] = subset[layer_id].astype(str)
+    subset = panel_layer(inputs, layer, layer_id)
     return gis.pairwise_distances(subset, layer_id, method=method, max_km=max_km, name_col=name_col)
+
+
+def panel_layer(inputs: PolicyInputs, layer, layer_id: str):  # noqa: ANN001, ANN201 - GeoDataFrame
+    """The layer's rows for the panel's units, ids as text (the form the weights and the panel share)."""
+    units = set(pd.unique(inputs.data[inputs.id_col].astype(str)))
+    subset = layer[layer[layer_id].astype(str).isin(units)].copy()
+    subset[layer_id] = subset[layer_id].astype(str)
+    return subset
 
 
 def run_sweep(
@@ -106,10 +113,7 @@ def run_sweep(
                 "distance_method": method, "alpha": alpha}
     with staged_output(folder) as stage:
         table = result.to_frame()
-        written = write_table(result._compact(), stage / "sweep", note=note)
-        csv = stage / "sweep.csv"  # the full table replaces the compact CSV
-        with atomic_path(csv) as tmp:
-            tmp.write_text(table.to_csv(index=False, float_format=CSV_FLOAT), encoding="utf-8")
+        written = write_table(result._compact(), stage / "sweep", note=note, csv=table)  # CSV: every column
         parquet = stage / "sweep.parquet"
         with atomic_path(parquet) as tmp:
             _rounded(table).to_parquet(tmp, index=False)
@@ -196,17 +200,11 @@ def band_layers(
 
 
 def _write_band_layers(result, inputs, dist, layer, layer_id, name_col, stage, map_year, *, draws, seed, alpha):  # noqa: ANN001, ANN202
-    import logging
-
     from spillmap import gis
 
-    logging.getLogger("pyogrio").setLevel(logging.WARNING)
     if layer is None:
         layer, layer_id, name_col = inputs.layer, gis.CHINA_ID, inputs.name_col
-    ids = pd.Index(pd.unique(inputs.data[inputs.id_col].astype(str)))
-    codes = layer[layer_id].astype(str)
-    base = layer[codes.isin(set(ids))].copy()
-    base[layer_id] = base[layer_id].astype(str)
+    base = panel_layer(inputs, layer, layer_id)
     keep = [layer_id] + ([name_col] if name_col and name_col in base else []) + ["geometry"]
     base = gis.to_projected(base[keep])
     from spillmap.policy import map_year as _year, treated_in
