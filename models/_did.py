@@ -292,7 +292,7 @@ def event_study(
         if estimator == "twfe":
             fit = pf.feols(f"{y} ~ {rhs} | {id_col} + {time_col}", data=frame, vcov={"CRV1": cluster or id_col})
         else:
-            first = f"~ {' + '.join(controls)} | {id_col} + {time_col}" if controls else f"~ 0 | {id_col} + {time_col}"
+            first = _did2s_first_stage(controls, id_col, time_col)
             fit = pf.did2s(frame, yname=y, first_stage=first, second_stage=f"~ {' + '.join(names)}",
                            treatment=DID, cluster=cluster or id_col)
     tidy = _tidy(fit)
@@ -353,6 +353,18 @@ class EstimatorComparison:
         return plot_event_study(list(self.event_studies), ax=ax, **kwargs)
 
 
+def _did2s_first_stage(controls: Sequence[str], id_col: str, time_col: str) -> str:
+    """Gardner's first stage with the period effects as dummies and only the unit effect absorbed.
+
+    The same model as ``| id + time``, but with one absorbed effect: pyfixest orders several
+    absorbed effects through a hash-seeded ``set`` and recovers them with ``lsqr`` (atol 1e-6), so
+    did2s estimates moved in the 10th digit with ``PYTHONHASHSEED``. With one absorbed effect the
+    order is fixed and the recovery exact, so the same data give the same bytes in every process.
+    """
+    terms = [*controls, f"C({time_col})"]
+    return f"~ {' + '.join(terms)} | {id_col}"
+
+
 def compare_estimators(
     data: pd.DataFrame,
     y: str,
@@ -369,7 +381,7 @@ def compare_estimators(
     rows = {}
     twfe = fit_did(data, y, id_col=id_col, time_col=time_col, controls=controls, cluster=cluster)
     rows["twfe"] = twfe.table.loc[DID]
-    first = f"~ {' + '.join(controls)} | {id_col} + {time_col}" if controls else f"~ 0 | {id_col} + {time_col}"
+    first = _did2s_first_stage(controls, id_col, time_col)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         gardner = pf.did2s(data, yname=y, first_stage=first, second_stage=f"~ {DID}", treatment=DID,

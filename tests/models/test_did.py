@@ -164,3 +164,33 @@ def test_plots(homogeneous, tmp_path):
     written = save_figure(es.plot(), tmp_path / "event_study")
     assert [p.name for p in written] == ["event_study.png", "event_study.svg"]
     assert all(p.stat().st_size > 1000 for p in written)
+
+
+#: Gardner's two-stage estimate in closed form (dense least squares) against spillmap's did2s: both exact.
+RTOL_DID2S = 1e-10
+
+
+def test_did2s_equals_exact_two_stage_and_pyfixest(homogeneous):
+    """did2s ATT equals the dense two-stage solution; standard error equals pyfixest's ``| id + time`` form.
+
+    spillmap absorbs only the unit effect (period effects as dummies) so that the estimate does not
+    depend on PYTHONHASHSEED; pyfixest's two-effect form recovers the effects by lsqr (atol 1e-6),
+    so its estimate is compared at that tolerance only.
+    """
+    data, _ = homogeneous
+    att = compare_estimators(data, "y", controls=["x1", "x2"], **KW).att.loc["did2s"]
+    units = pd.factorize(data["unit"])[0]
+    years = pd.factorize(data["year"])[0]
+    design = np.column_stack([data[["x1", "x2"]].to_numpy(float), np.eye(units.max() + 1)[units],
+                              np.eye(years.max() + 1)[years][:, 1:]])
+    untreated = data["did"].to_numpy() == 0
+    y = data["y"].to_numpy(float)
+    beta = np.linalg.lstsq(design[untreated], y[untreated], rcond=None)[0]
+    d = data["did"].to_numpy(float)
+    assert att["estimate"] == pytest.approx(d @ (y - design @ beta) / (d @ d), rel=RTOL_DID2S)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = pf.did2s(data.copy(), yname="y", first_stage="~ x1 + x2 | unit + year", second_stage="~ did",
+                       treatment="did", cluster="unit")
+    assert att["estimate"] == pytest.approx(ref.coef()["did"], rel=1e-5)  # lsqr atol 1e-6 in pyfixest's form
+    assert att["se"] == pytest.approx(ref.se()["did"], rel=1e-5)
