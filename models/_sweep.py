@@ -372,6 +372,19 @@ def _band_seed(seed: int, band: Band) -> np.random.Generator:
 
 
 def _fit_band(ctx: _Context, band: Band) -> tuple[BandFit, object]:
+    """One band's SDM-DID, at one BLAS thread whatever the band's size or the scheduler.
+
+    Every band (its eigenvalues included) is computed with the same single BLAS
+    thread, so a band's numbers do not depend on the worker count, on which
+    bands ran beside it or on whether its eigenvalues came from the cache.
+    """
+    from ._threads import one_blas_thread
+
+    with one_blas_thread():
+        return _fit_band_body(ctx, band)
+
+
+def _fit_band_body(ctx: _Context, band: Band) -> tuple[BandFit, object]:
     from spillmap.weights import build_ring
 
     from ._sdid import fit_sdm_did

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
 from collections.abc import Sequence
 from typing import Literal
 
@@ -16,6 +14,7 @@ from ._fe import FixedEffects
 from ._ml import DURBIN_MODELS, Model, RawFit, fit_panel
 from ._panel import PanelData, panel_arrays, parse_formula
 from ._results import SpatialPanelResult
+from ._threads import blas_threads
 from ._weights import LogdetMethod, PreparedWeights, prepare_weights
 
 __all__ = ["fit_spatial_panel", "Engine"]
@@ -110,24 +109,9 @@ def fit_spatial_panel(
     return _result(raw, panel, w, engine)
 
 
-#: Up to this many units one BLAS thread is faster: numpy and scipy ship separate OpenBLAS
-#: libraries whose idle threads spin and fight for the cores between small calls.
-SINGLE_THREAD_MAX_N = 1500
-
-
-def _blas_threads(n: int):
-    """Limit BLAS to one thread for small problems (see SINGLE_THREAD_MAX_N)."""
-    if n > SINGLE_THREAD_MAX_N:
-        return contextlib.nullcontext()
-    return _controller().limit(limits=1, user_api="blas")
-
-
-@functools.cache
-def _controller():
-    """One threadpoolctl controller (scanning the loaded libraries costs ~1.5 ms)."""
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
+def _blas_threads(n: int):  # noqa: ANN202 - kept for the modules that import it from here
+    """See :func:`spillmap.models._threads.blas_threads`."""
+    return blas_threads(n)
 
 
 def _fit(panel, w, model, fe, use_lee_yu, durbin_idx, bias_correction, engine) -> RawFit:
