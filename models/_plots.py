@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_event_study", "plot_placebo", "plot_sweep", "save_figure"]
+__all__ = ["plot_event_study", "plot_placebo", "plot_sweep", "save_figure", "label_synthetic", "SYNTHETIC_TITLE"]
 
 _COLORS = ("#1f4e79", "#c0504d", "#4f8f3a", "#7f6084")
 _LABELS = {"twfe": "TWFE", "did2s": "did2s (Gardner)", "saturated": "Sun & Abraham (saturated)", "sdm": "SDM-DID"}
@@ -111,14 +111,39 @@ def plot_sweep(result, ax=None, *, level: float = 0.95, title: str | None = None
     return fig
 
 
-def save_figure(fig, path: str | os.PathLike[str], formats: Sequence[str] = ("png", "svg")) -> list[Path]:  # noqa: ANN001
-    """Save ``fig`` as each format beside ``path`` (suffix replaced), atomically."""
+#: Banner of every figure drawn from synthetic data.
+SYNTHETIC_TITLE = "SYNTHETIC DATA — simulated outcome with known effects, not observed"
+
+
+def label_synthetic(fig) -> None:  # noqa: ANN001 - matplotlib Figure
+    """Put the SYNTHETIC banner on ``fig`` (as its suptitle) unless a title already says SYNTHETIC."""
+    suptitle = fig._suptitle.get_text() if fig._suptitle is not None else ""
+    if any("SYNTHETIC" in text for text in [suptitle, *(ax.get_title() for ax in fig.axes)]):
+        return
+    fig.suptitle(SYNTHETIC_TITLE, color="#9c2a00", fontweight="bold", fontsize="medium")
+
+
+def save_figure(fig, path: str | os.PathLike[str], formats: Sequence[str] = ("png", "svg"), *,  # noqa: ANN001
+                synthetic: bool = False) -> list[Path]:
+    """Save ``fig`` as each format beside ``path`` (suffix replaced), atomically.
+
+    ``synthetic=True`` puts the SYNTHETIC banner on the figure first (see :func:`label_synthetic`).
+
+    The same figure gives the same bytes in every run: SVG ids come from a fixed
+    salt instead of a random one and no creation date is stored (PNG and PDF
+    carry none either).
+    """
+    import matplotlib
+
     from spillmap._files import atomic_path
 
+    if synthetic:
+        label_synthetic(fig)
     written = []
     for fmt in formats:
         target = Path(path).with_suffix(f".{fmt}")
-        with atomic_path(target) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=150)
+        metadata = {"Date": None} if fmt in ("svg", "pdf") else None
+        with atomic_path(target) as tmp, matplotlib.rc_context({"svg.hashsalt": "spillmap"}):
+            fig.savefig(tmp, format=fmt, dpi=150, metadata=metadata)
         written.append(target)
     return written

@@ -9,13 +9,14 @@ command runs, so ``cli.py`` can import this module at the top.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
+
+from spillmap._json import dumps
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -193,7 +194,7 @@ def zonal(
             "rows_without_raster": table.attrs.get("rows_without_raster"),
         }
         if as_json:
-            typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+            typer.echo(dumps(summary))
         else:
             what = f"panel '{panel}' with raster values" if panel is not None else "zonal statistics"
             _console().print(

@@ -7,7 +7,6 @@ are imported inside the commands so ``spillmap --help`` answers at once.
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 import warnings
 from collections.abc import Iterator
@@ -70,6 +69,13 @@ def _reported() -> Iterator[None]:
                       "choose a folder you can write to (--out).", markup=True)
             raise typer.Exit(code=1) from None
         _flush(caught, err)
+
+
+def _dumps(obj: object) -> str:
+    """JSON for --json: numbers at 10 significant digits like the written files."""
+    from spillmap._json import dumps
+
+    return dumps(obj)
 
 
 def _escape(text: str) -> str:
@@ -188,7 +194,7 @@ def weights(
         if out is not None:
             sw.write_weights(graph, out)
         if as_json:
-            typer.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
+            typer.echo(_dumps(summary.to_dict()))
         else:
             _print_summary(summary, out)
 
@@ -284,7 +290,7 @@ def fit(
             payload["effects"] = None if eff is None else _effects_dict(eff)
             payload["effects_draws"] = effects if eff is not None else 0
             payload["seed"] = seed
-            typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+            typer.echo(_dumps(payload))
         else:
             console = _console()
             console.print(str(result.summary()), markup=False)
@@ -369,7 +375,7 @@ def _progress(enabled: bool):  # noqa: ANN202
 
 def _report_written(title: str, written, headline: dict, as_json: bool) -> None:  # noqa: ANN001
     if as_json:
-        typer.echo(json.dumps(headline, ensure_ascii=False, indent=2, default=float))
+        typer.echo(_dumps(headline))
         return
     console = _console()
     if headline.get("synthetic"):
@@ -521,7 +527,7 @@ def sweep(
         help="Folder for finished bands (resume); default OUT/.sweep-cache.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the band cache.")] = False,
     layers: Annotated[bool, typer.Option("--layers", help="Also write sweep_bands.gpkg: per-band per-city effects, styled for QGIS.")] = False,
-    map_year: Annotated[Optional[int], typer.Option(help="Treated cities of this year for --layers (default: last).")] = None,
+    map_year: Annotated[Optional[int], typer.Option(help="Cities treated by this year for --layers (default: the last treatment year).")] = None,
     out: OutOpt = Path("out/sweep"),
     as_json: Annotated[bool, typer.Option("--json", help="Print per-band effects and the crossover as JSON.")] = False,
 ) -> None:
@@ -614,7 +620,7 @@ def _run(config, out: Path, *, extras=None, title: str, as_json: bool = False) -
             step=None if as_json else (lambda msg: console.print(f"[dim]· {msg}[/]")),
         )
     if as_json:
-        typer.echo(json.dumps(headline, ensure_ascii=False, indent=2, default=float))
+        typer.echo(_dumps(headline))
         return
     main = _console()
     if headline.get("synthetic"):
@@ -658,8 +664,7 @@ def index(
             weights_out=weights_out,
         )
         if as_json:
-            typer.echo(json.dumps(result.weights.to_dict(orient="records"), ensure_ascii=False, indent=2,
-                                  default=float))
+            typer.echo(_dumps(result.weights.to_dict(orient="records")))
             return
         console = _console()
         console.print(result.weights.to_string(index=False))

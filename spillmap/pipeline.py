@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from pathlib import Path
@@ -11,7 +10,9 @@ import numpy as np
 import pandas as pd
 
 from spillmap._files import atomic_path, prepare_folder
+from spillmap._json import dumps
 from spillmap.errors import IslandWarning
+from spillmap.policy import CSV_FLOAT
 
 __all__ = ["run_demo", "ring_table"]
 
@@ -80,8 +81,8 @@ def run_demo(out: str | os.PathLike[str], *, band_km: float = 50.0, max_km: floa
         "weights": summary.to_dict(),
         "rings": rings.drop(columns="islands").to_dict(orient="records"),
     }
-    written.append(_write_text(folder / "weights_summary.json", json.dumps(report, ensure_ascii=False, indent=2)))
-    written.append(_write_text(folder / "rings.csv", rings.to_csv(index=False)))
+    written.append(_write_text(folder / "weights_summary.json", dumps(report)))
+    written.append(_write_text(folder / "rings.csv", rings.to_csv(index=False, float_format=CSV_FLOAT)))
     written.append(_write_text(folder / "pilots_unmatched.csv", pilots.unmatched.to_csv(index=False)))
     return written
 

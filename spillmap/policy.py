@@ -6,7 +6,6 @@ prints. Every file is written atomically.
 
 from __future__ import annotations
 
-import json
 import os
 import warnings
 from collections.abc import Callable, Sequence
@@ -16,14 +15,13 @@ from pathlib import Path
 import pandas as pd
 
 from spillmap._files import atomic_path, final_paths, prepare_folder, staged_output
+from spillmap._json import dumps
+from spillmap._tables import CSV_FLOAT, write_csv, write_table
 from spillmap.errors import MissingColumnError, SpillmapError
 
 __all__ = ["CSV_FLOAT", "PolicyInputs", "add_entropy_index", "load_policy_inputs", "run_did", "run_sdid", "write_table"]
 
 Progress = Callable[[str, int, int], None]
-#: Written tables carry 10 significant digits: far beyond any estimate's precision, and the same bytes
-#: from run to run even where threads round the 16th digit differently.
-CSV_FLOAT = "%.10g"
 
 
 @dataclass(frozen=True)
@@ -147,42 +145,10 @@ def add_entropy_index(
     return result, written
 
 
-def write_table(
-    frame: pd.DataFrame, base: Path, *, note: str | None = None, digits: int = 6, csv: pd.DataFrame | None = None,
-) -> list[Path]:
-    """Write ``frame`` as CSV, Markdown and LaTeX beside ``base`` (suffix replaced), atomically.
-
-    ``csv`` puts a fuller table (e.g. every column) in the CSV than in the printed formats.
-    """
-    from spillmap.models._results import frame_to_markdown
-
-    out = []
-    md = frame_to_markdown(frame, digits)
-    tex = frame.to_latex(index=False, float_format=f"%.{digits}f")
-    if note:
-        md = f"_{note}_\n\n{md}"
-        tex = f"% {note}\n{tex}"
-    full = frame if csv is None else csv
-    for suffix, text in ((".csv", full.to_csv(index=False, float_format=CSV_FLOAT)), (".md", md + "\n"), (".tex", tex)):
-        target = base.with_suffix(suffix)
-        with atomic_path(target) as tmp:
-            tmp.write_text(text, encoding="utf-8")
-        out.append(target)
-    return out
-
-
 def _write_json(obj: dict, path: Path) -> Path:
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=2, default=_json_default), encoding="utf-8")
+        tmp.write_text(dumps(obj), encoding="utf-8")
     return path
-
-
-def _json_default(value):  # noqa: ANN001, ANN202
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def run_did(
@@ -237,12 +203,12 @@ def run_did(
 
         es = event_study(data, y, leads=leads, lags=lags, **kw)
         written += write_table(es.to_frame(), folder / "event_study", note=note)
-        written += save_figure(es.plot(), folder / "event_study")
+        written += save_figure(es.plot(), folder / "event_study", synthetic=bool(note))
         headline["event_study"] = {"pretrend": es.pretrend, "estimates": es.table["estimate"].to_dict()}
         if robust:
             comparison = compare_estimators(data, y, leads=leads, lags=lags, **kw)
             written += write_table(comparison.to_frame(), folder / "robust_att", note=note)
-            written += save_figure(comparison.plot(), folder / "event_study_robust")
+            written += save_figure(comparison.plot(), folder / "event_study_robust", synthetic=bool(note))
             headline["robust_att"] = comparison.att[["estimate", "se", "p_value"]].to_dict(orient="index")
             bacon = _bacon(data, y, inputs, bacon_decomposition)
             if bacon is not None:
@@ -279,7 +245,7 @@ def run_did(
                 data, y, draws=placebo_draws, seed=seed, mode=placebo_mode, workers=workers, scheduler=scheduler,
                 progress=(lambda done: progress("placebo", done, placebo_draws)) if progress else None, **kw,
             )
-            written += _write_placebo(placebo, folder / "placebo")
+            written += _write_placebo(placebo, folder / "placebo", note)
             headline["placebo"] = placebo.to_dict()
         written.append(_write_json(headline, folder / "did_summary.json"))
     final = final_paths(written, folder, out)
@@ -288,10 +254,18 @@ def run_did(
 
 
 def map_year(inputs: PolicyInputs, year: int | None = None) -> int:
-    """The period whose treated units drive per-city maps: ``year`` if the panel has it, else the last."""
+    """The period whose treated units drive per-city maps ("treated by <year>").
+
+    ``year`` if the panel has it; by default the last treatment year, the
+    latest first-treated year among treated units (the first panel period
+    from it on), so that every treated unit counts; the last period when no
+    unit is treated within the panel.
+    """
     periods = sorted(pd.unique(inputs.data[inputs.time_col]))
     if year is None:
-        return int(periods[-1])
+        starts = pd.to_numeric(inputs.data["first_year"], errors="coerce").dropna()
+        starts = starts[starts <= periods[-1]]
+        return int(periods[-1]) if starts.empty else int(next(p for p in periods if p >= starts.max()))
     if year not in periods:
         raise SpillmapError(f"The map year {year} is not a period of the panel ({periods[0]}–{periods[-1]}).")
     return int(year)
@@ -321,14 +295,12 @@ def _split_groups(data: pd.DataFrame, groups: Sequence[str], inputs: PolicyInput
     return data, names
 
 
-def _write_placebo(placebo, base: Path) -> list[Path]:  # noqa: ANN001 - PlaceboResult
+def _write_placebo(placebo, base: Path, note: str | None = None) -> list[Path]:  # noqa: ANN001 - PlaceboResult
     """Placebo draws as ``base.csv`` and their distribution plot as ``base.png/.svg``."""
     from spillmap.models._plots import save_figure
 
-    csv = base.with_suffix(".csv")
-    with atomic_path(csv) as tmp:
-        tmp.write_text(placebo.to_frame().to_csv(index=False, float_format=CSV_FLOAT), encoding="utf-8")
-    return [csv, *save_figure(placebo.plot(), base)]
+    csv = write_csv(placebo.to_frame(), base.with_suffix(".csv"), note=note)
+    return [csv, *save_figure(placebo.plot(), base, synthetic=bool(note))]
 
 
 def _slug(name: str) -> str:
@@ -398,7 +370,7 @@ def run_sdid(
             ses = spatial_event_study(inputs.data, inputs.y, weights=weights, leads=leads, lags=lags,
                                       draws=draws, seed=seed, **kw)
             written += write_table(ses.to_frame(), folder / "spatial_event_study", note=note)
-            written += save_figure(ses.plot(), folder / "spatial_event_study")
+            written += save_figure(ses.plot(), folder / "spatial_event_study", synthetic=bool(note))
             headline["spatial_event_study"] = ses.table.to_dict(orient="index")
         if placebo_draws > 0:
             placebo = placebo_test(
@@ -406,7 +378,7 @@ def run_sdid(
                 scheduler=scheduler,
                 progress=(lambda done: progress("placebo", done, placebo_draws)) if progress else None, **kw,
             )
-            written += _write_placebo(placebo, folder / "sdm_placebo")
+            written += _write_placebo(placebo, folder / "sdm_placebo", note)
             headline["placebo"] = placebo.to_dict()
         written.append(_write_json(headline, folder / "sdid_summary.json"))
     final = final_paths(written, folder, out)

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from spillmap._files import atomic_path, final_paths, prepare_folder, staged_output
+from spillmap._files import final_paths, prepare_folder, staged_output
+from spillmap._tables import SIGNIFICANT_DIGITS, write_parquet, write_table
 from spillmap.errors import SpillmapError
-from spillmap.policy import PolicyInputs, Progress, _write_json, write_table
+from spillmap.policy import PolicyInputs, Progress, _write_json
 
-__all__ = ["band_layers", "panel_layer", "run_sweep", "sweep_distances"]
+__all__ = ["band_in_crossover", "band_key", "band_layers", "panel_layer", "run_sweep", "sweep_distances"]
 
 
 def sweep_distances(
@@ -89,8 +90,8 @@ def run_sweep(
     rerun with the same data and options reads them); ``None`` disables it.
     ``distances`` (kilometres, reaching ``max_km``) skips measuring the layer again.
     ``layers=True`` also writes ``sweep_bands.gpkg``: one styled layer per band
-    with per-city effects (treated cities of ``map_year``, default the last
-    period) and neighbours in the band, for QGIS.
+    with per-city effects (cities treated by ``map_year``, default the last
+    treatment year) and neighbours in the band, for QGIS.
     """
     from spillmap.models import distance_bands, distance_sweep
     from spillmap.models._plots import save_figure
@@ -114,13 +115,13 @@ def run_sweep(
     with staged_output(folder) as stage:
         table = result.to_frame()
         written = write_table(result._compact(), stage / "sweep", note=note, csv=table)  # CSV: every column
-        parquet = stage / "sweep.parquet"
-        with atomic_path(parquet) as tmp:
-            _rounded(table).to_parquet(tmp, index=False)
-        written.append(parquet)
-        title = f"Spillover and siphon by distance ({result.mode} bands, {result.weight} weights)" + (
-            "\nSYNTHETIC DATA (known effects: spillover to 150 km, siphon 150–300 km)" if note else "")
-        written += save_figure(result.plot(title=title), stage / "sweep")
+        written.append(write_parquet(_rounded(table), stage / "sweep.parquet", note=note))
+        title = f"Spillover and siphon by distance ({result.mode} bands, {result.weight} weights)"
+        if note:
+            truth = inputs.synthetic
+            title += (f"\nSYNTHETIC DATA (known effects: spillover to {truth['near_km']:g} km, "
+                      f"siphon {truth['near_km']:g}–{truth['far_km']:g} km)")
+        written += save_figure(result.plot(title=title), stage / "sweep", synthetic=bool(note))
         written.append(_write_json(headline, stage / "sweep_summary.json"))
         if layers:
             written.append(_write_band_layers(result, inputs, dist, layer, layer_id, name_col, stage, map_year,
@@ -129,8 +130,8 @@ def run_sweep(
     return final_paths(written, stage, folder), headline, result
 
 
-def _rounded(table: pd.DataFrame, digits: int = 12) -> pd.DataFrame:
-    """Floats to ``digits`` significant digits (same bytes from run to run, as the CSV)."""
+def _rounded(table: pd.DataFrame, digits: int = SIGNIFICANT_DIGITS) -> pd.DataFrame:
+    """Floats to ``digits`` significant digits, as in the CSV (same bytes from run to run)."""
     import numpy as np
 
     out = table.copy()
@@ -156,19 +157,22 @@ def band_layers(
     draws: int = 500,
     seed: int = 0,
     alpha: float = 1.0,
+    year: int | None = None,
 ) -> tuple[dict, dict]:
     """Per-band map layers: per-city own/received/emitted effects of DID and neighbours in the band.
 
-    Layers are named ``sweep_IIII_OOOO`` (inner and outer km); all share one
-    diverging style on ``column`` so that the bands' maps compare. Bands read
-    from the sweep cache are refitted (cheap) for their multipliers; failed
-    bands are left out.
+    Layers are named by :func:`band_key` (``sweep_IIII_OOOO``, inner and
+    outer km). All share one diverging style on ``column`` so that the
+    bands' maps compare: its breaks come from the bands in the crossover
+    search (``in_crossover``; a sparse band, e.g. 0–50 km between
+    prefecture seats, does not set the scale), its outer classes stretch to
+    every band's values, and units whose interval includes zero are "not
+    significant". Titles name the cities treated by ``year`` (default
+    :func:`spillmap.policy.map_year`). Bands read from the sweep cache are
+    refitted (cheap) for their multipliers; failed bands are left out.
     """
     import warnings
 
-    import numpy as np
-
-    from spillmap.gis import graduated_style
     from spillmap.models import fit_sdm_did, unit_effects
     from spillmap.weights import build_ring
 
@@ -191,12 +195,39 @@ def band_layers(
         nb = pd.Series(result.neighbours[band.label], index=pd.Index(result.ids).astype(str))
         lay = base.merge(frame, on=layer_id, how="left")
         lay["nbrs"] = nb.reindex(lay[layer_id].astype(str)).to_numpy()
-        layers[f"sweep_{int(band.inner_km):04d}_{int(band.outer_km):04d}"] = lay
-    styles = {}
-    if layers:  # one class scheme for all bands, so the maps compare
-        values = np.concatenate([lay[column].to_numpy(float) for lay in layers.values()])
-        styles = {k: graduated_style(column, values, classes=classes, name=f"{column} {k[6:]}") for k in layers}
-    return layers, styles
+        layers[band_key(band)] = lay
+    return layers, _band_styles(layers, band_in_crossover(result), inputs, column=column, classes=classes,
+                                year=year)
+
+
+def band_key(band) -> str:  # noqa: ANN001 - Band
+    """Layer name of a sweep band: ``sweep_IIII_OOOO`` (inner and outer km, 4 digits)."""
+    return f"sweep_{int(band.inner_km):04d}_{int(band.outer_km):04d}"
+
+
+def band_in_crossover(result) -> dict[str, bool]:  # noqa: ANN001 - SweepResult
+    """Band layer name (:func:`band_key`) to whether the band entered the crossover search."""
+    used = result.table.set_index("band")["in_crossover"]
+    return {band_key(band): bool(used[band.label]) for band in result.bands}
+
+
+def _band_styles(layers: dict, used: dict[str, bool], inputs: PolicyInputs, *, column: str, classes: int,
+                 year: int | None) -> dict:
+    """One set of classes for every band layer, set by the bands in the crossover search."""
+    from spillmap.maps import effect_style
+    from spillmap.policy import map_year
+
+    if not layers:
+        return {}
+    year = map_year(inputs) if year is None else year
+    every = pd.concat(list(layers.values()), ignore_index=True)
+    searched = [lay for k, lay in layers.items() if used.get(k)]
+    source = pd.concat(searched, ignore_index=True) if searched else every
+    return {k: effect_style(source, column, year=year, outcome=inputs.y, synthetic=bool(inputs.synthetic),
+                            classes=classes, name=f"{column} {k[6:]}", cover=every,
+                            description=f"{k[6:].replace('_', '–')} km band; classes shared by all bands, set by "
+                                        f"the {len(searched)} bands in the crossover search")
+            for k in layers}
 
 
 def _write_band_layers(result, inputs, dist, layer, layer_id, name_col, stage, map_year, *, draws, seed, alpha):  # noqa: ANN001, ANN202
@@ -207,8 +238,11 @@ def _write_band_layers(result, inputs, dist, layer, layer_id, name_col, stage, m
     base = panel_layer(inputs, layer, layer_id)
     keep = [layer_id] + ([name_col] if name_col and name_col in base else []) + ["geometry"]
     base = gis.to_projected(base[keep])
-    from spillmap.policy import map_year as _year, treated_in
+    from spillmap.policy import map_year as _year
+    from spillmap.policy import treated_in
 
-    treated = treated_in(inputs, _year(inputs, map_year), base[layer_id].tolist())
-    lays, styles = band_layers(result, base, layer_id, inputs, dist, treated, draws=draws, seed=seed, alpha=alpha)
+    year = _year(inputs, map_year)
+    treated = treated_in(inputs, year, base[layer_id].tolist())
+    lays, styles = band_layers(result, base, layer_id, inputs, dist, treated, draws=draws, seed=seed, alpha=alpha,
+                               year=year)
     return gis.write_styled_geopackage(stage / "sweep_bands.gpkg", lays, styles)

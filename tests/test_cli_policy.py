@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -40,7 +41,9 @@ def test_did_demo(runner, tmp_path):
     for stem in ("did_baseline", "event_study", "robust_att"):
         assert {f"{stem}.csv", f"{stem}.md", f"{stem}.tex"} <= names
     assert {"event_study.png", "event_study.svg", "placebo.png", "placebo.svg", "event_study_robust.svg"} <= names
-    assert (out / "did_baseline.md").read_text().startswith("_SYNTHETIC DATA")
+    assert "\nTable: SYNTHETIC DATA" in (out / "did_baseline.md").read_text()
+    assert "\\caption{SYNTHETIC DATA" in (out / "did_baseline.tex").read_text()
+    assert (pd.read_csv(out / "did_baseline.csv")["SYNTHETIC"] == "simulated outcome, not observed").all()
 
 
 def test_sdid_demo(runner, tmp_path):
