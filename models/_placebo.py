@@ -7,7 +7,6 @@ therefore identical for a given seed whatever the number of workers.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -172,26 +171,11 @@ def _run(task, chunks, *, scheduler, workers, progress):  # noqa: ANN001, ANN202
             if progress:
                 progress(done)
         return out
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import as_completed
 
-    quiet = logging.getLogger("distributed")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)  # the scheduler logs every connection at INFO
-    try:
-        return _run_dask(task, chunks, scheduler, workers, progress, Client, LocalCluster, as_completed)
-    finally:
-        quiet.setLevel(level)
+    from ._dask import dask_client
 
-
-def _run_dask(task, chunks, scheduler, workers, progress, Client, LocalCluster, as_completed):  # noqa: ANN001, ANN202, N803
-    cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=1, threads_per_worker=workers or 2, processes=False, dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
-    client = Client(scheduler or cluster)
-    try:
+    with dask_client(scheduler, workers) as client:
         shared = client.scatter(task, broadcast=True)
         futures = [client.submit(_apply, shared, chunk, pure=False) for chunk in chunks]
         index = {f.key: k for k, f in enumerate(futures)}
@@ -204,10 +188,6 @@ def _run_dask(task, chunks, scheduler, workers, progress, Client, LocalCluster, 
             if progress:
                 progress(done)
         return out
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def _apply(task, chunk):  # noqa: ANN001, ANN202

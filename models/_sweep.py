@@ -501,32 +501,17 @@ def _run_bands(ctx: _Context, bands: list[Band], finished: Callable, *, workers:
         for band in bands:
             finished(_fit_band(ctx, band))
         return
-    import logging
+    from distributed import as_completed
 
-    from distributed import Client, LocalCluster, as_completed
+    from ._dask import dask_client
 
-    quiet = logging.getLogger("distributed")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
-    cluster = None
-    try:
-        if scheduler is None:
-            cluster = LocalCluster(n_workers=1, threads_per_worker=workers or 2, processes=False,
-                                   dashboard_address=None, silence_logs=logging.ERROR)
-        client = Client(scheduler or cluster)
-        try:
-            shared = client.scatter(ctx, broadcast=True)
-            # the widest bands (most links) first, so the slowest tasks do not finish last
-            order = sorted(bands, key=lambda b: -(b.outer_km - b.inner_km) * b.outer_km)
-            futures = [client.submit(_fit_band, shared, band, pure=False) for band in order]
-            for future in as_completed(futures):
-                finished(future.result())
-        finally:
-            client.close()
-    finally:
-        if cluster is not None:
-            cluster.close()
-        quiet.setLevel(level)
+    with dask_client(scheduler, workers) as client:
+        shared = client.scatter(ctx, broadcast=True)
+        # the widest bands (most links) first, so the slowest tasks do not finish last
+        order = sorted(bands, key=lambda b: -(b.outer_km - b.inner_km) * b.outer_km)
+        futures = [client.submit(_fit_band, shared, band, pure=False) for band in order]
+        for future in as_completed(futures):
+            finished(future.result())
 
 
 # ------------------------------------------------------------------- cache
