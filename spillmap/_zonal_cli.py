@@ -168,7 +168,7 @@ def zonal(
     all_touched: Annotated[
         bool, typer.Option("--all-touched", help="Count every pixel a unit touches, not only pixel centres inside.")
     ] = False,
-    band: Annotated[int, typer.Option("--band", help="Raster band, 1-based.")] = 1,
+    band: Annotated[int, typer.Option("--raster-band", help="Raster band to read, 1-based.")] = 1,
     prefix: Annotated[
         str, typer.Option("--prefix", help="Prefix of the value columns, e.g. ntl_ (names ≤ 10 chars).")
     ] = "",

@@ -57,6 +57,7 @@ def _reported() -> Iterator[None]:
     err = _console(stderr=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SpillmapWarning)
+        _PENDING[:] = [caught]
         try:
             yield
         except SpillmapError as exc:
@@ -76,6 +77,16 @@ def _dumps(obj: object) -> str:
     from spillmap._json import dumps
 
     return dumps(obj)
+
+
+#: The running command's caught warnings, so the last line printed can come after them.
+_PENDING: list = []
+
+
+def _flush_pending() -> None:
+    """Print the warnings caught so far (before the closing line that points to the outputs)."""
+    if _PENDING:
+        _flush(_PENDING[0], _console(stderr=True))
 
 
 def _escape(text: str) -> str:
@@ -190,7 +201,9 @@ def weights(
             else:
                 graph = sw.build_inverse_distance(dist, alpha=alpha, cutoff_km=cutoff, islands=islands.value)
                 description = f"inverse distance km^-{alpha:g}" + (f" within {cutoff:g} km" if cutoff else "")
-        summary = sw.summarize_weights(graph, dist, description=f"{description}, {method.value} distances")
+        if dist is not None:  # contiguity measures no distance
+            description += f", {method.value} distances"
+        summary = sw.summarize_weights(graph, dist, description=description)
         if out is not None:
             sw.write_weights(graph, out)
         if as_json:
@@ -242,7 +255,7 @@ def fit(
     ],
     formula: Annotated[str, typer.Option(help="'y ~ x1 + x2' (fixed effects via --fe).")],
     id_col: Annotated[str, typer.Option("--id", help="Unit id column (must match the weights' ids).")],
-    time_col: Annotated[str, typer.Option("--time", help="Period column.")],
+    time_col: Annotated[str, typer.Option("--time", help="Period (year) column.")],
     model: Annotated[ModelKind, typer.Option(help="sar, sem, sdm, sdem or slx.")] = ModelKind.sdm,
     fe: Annotated[FixedEffectsKind, typer.Option(help="unit, time or twoways fixed effects.")] = FixedEffectsKind.twoways,
     lee_yu: Annotated[
@@ -339,9 +352,9 @@ PilotsOpt = Annotated[Optional[Path], typer.Option(help="Pilot table (CSV as shi
 TreatedOpt = Annotated[Optional[str], typer.Option(help="0/1 treatment column instead of a pilot table.")]
 TimeOpt = Annotated[Optional[str], typer.Option("--time", help="Period (year) column.")]
 FirstYearOpt = Annotated[Optional[str], typer.Option(help="Column with each unit's first treated year.")]
-OutOpt = Annotated[Path, typer.Option(help="Output folder for tables and plots.")]
-SeedOpt = Annotated[int, typer.Option(help="Seed (placebo draws, effect simulation, synthetic demo data).")]
-WorkersOpt = Annotated[Optional[int], typer.Option(help="Dask workers for the placebo (0: in this process).")]
+OutOpt = Annotated[Path, typer.Option(help="Output folder (created if missing).")]
+WorkersOpt = Annotated[Optional[int], typer.Option(
+    help="Dask threads of an in-process cluster (default 2; 0: run in this process).")]
 SchedulerOpt = Annotated[Optional[str], typer.Option(help="Address of a running Dask scheduler.")]
 
 
@@ -373,16 +386,18 @@ def _progress(enabled: bool):  # noqa: ANN202
         yield update
 
 
-def _report_written(title: str, written, headline: dict, as_json: bool) -> None:  # noqa: ANN001
+def _report_written(title: str, written, headline: dict, as_json: bool, out: Path) -> None:  # noqa: ANN001
     if as_json:
         typer.echo(_dumps(headline))
         return
     console = _console()
     if headline.get("synthetic"):
-        console.print(f"[bold yellow]{headline['synthetic']['note']}[/]")
-    console.print(f"[bold green]{title}[/] wrote {len(written)} files")
+        console.print(f"[bold yellow]{_escape(headline['synthetic']['note'])}[/]")
+    console.print(f"[bold green]{title}[/] wrote {len(written)} files:")
     for path in written:
-        console.print(f"  {path}")
+        console.print(f"  {_escape(str(path))}")
+    _flush_pending()
+    console.print(f"[bold green]{title}[/] outputs in {_escape(str(out))}/")
 
 
 @app.command()
@@ -409,7 +424,8 @@ def did(
         help="Moderation: interact this column with --moderate (or with DID when --moderate is not given).")] = None,
     moderate: Annotated[Optional[str], typer.Option(help="Focal variable whose effect --moderator moderates.")] = None,
     boot: Annotated[int, typer.Option(help="Cluster-bootstrap draws for the mediation interval.")] = 500,
-    seed: SeedOpt = 0,
+    seed: Annotated[int, typer.Option(
+        help="Seed of the placebo draws, the mediation bootstrap and the synthetic demo panel.")] = 0,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     out: OutOpt = Path("out/did"),
@@ -434,7 +450,7 @@ def did(
                 f"pre-trend p = {headline['event_study']['pretrend']['p_value']:.3g}"
                 + (f"; placebo p = {headline['placebo']['p_value']:.3g}" if "placebo" in headline else "")
             )
-        _report_written("spillmap did", written, headline, as_json)
+        _report_written("spillmap did", written, headline, as_json, out)
 
 
 @app.command()
@@ -454,7 +470,8 @@ def sdid(
     effects: Annotated[int, typer.Option(help="Simulation draws for the effects.")] = 1000,
     event_study: Annotated[bool, typer.Option("--event-study/--no-event-study", help="Spatial event study.")] = True,
     placebo: Annotated[int, typer.Option(help="SDM-DID placebo draws (0: none).")] = 0,
-    seed: SeedOpt = 0,
+    seed: Annotated[int, typer.Option(
+        help="Seed of the effect simulations, the placebo draws and the synthetic demo panel.")] = 0,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     out: OutOpt = Path("out/sdid"),
@@ -482,7 +499,7 @@ def sdid(
                 "SDM-DID effects of the policy: "
                 + "; ".join(f"{k} {v['estimate']:.4f} [{v['ci_low']:.4f}, {v['ci_high']:.4f}]" for k, v in eff.items())
             )
-        _report_written("spillmap sdid", written, headline, as_json)
+        _report_written("spillmap sdid", written, headline, as_json, out)
 
 
 class SweepMode(str, Enum):
@@ -506,22 +523,23 @@ def sweep(
     treated_col: TreatedOpt = None,
     first_year_col: FirstYearOpt = None,
     layer: Annotated[Optional[Path], typer.Option(
-        help="Boundary layer of the panel's units (default: the shipped China layer).")] = None,
+        help="Boundary layer (.shp/.gpkg/.geojson); default: the shipped China prefectures.")] = None,
     layer_id: Annotated[Optional[str], typer.Option(help="Id column of --layer (default: --id).")] = None,
     layer_name: LayerNameOpt = None,
     encoding: EncodingOpt = None,
-    band: Annotated[float, typer.Option("--band", help="Band width, km.")] = 50.0,
+    band: Annotated[float, typer.Option("--band", help="Band width of the siphon-radius sweep, km.")] = 50.0,
     max_km: Annotated[float, typer.Option("--max", help="Outer edge of the last band, km.")] = 600.0,
     min_km: Annotated[float, typer.Option("--min", help="Inner edge of the first band, km.")] = 0.0,
     mode: Annotated[SweepMode, typer.Option(help="ring: (d-band, d]; cumulative: (0, d].")] = SweepMode.ring,
     weight: Annotated[BandWeight, typer.Option(help="Weights inside a band: inverse distance or binary.")] = BandWeight.inverse,
-    alpha: Annotated[float, typer.Option(help="Distance decay inside a band: weight = km ** -alpha.")] = 1.0,
+    alpha: Annotated[float, typer.Option(help="Distance-decay exponent: weight = km ** -alpha.")] = 1.0,
     method: Annotated[Method, typer.Option(help="Distance: geodesic (ellipsoid) or planar.")] = Method.geodesic,
     effects: Annotated[int, typer.Option(help="Simulation draws for the effects and the crossover interval.")] = 1000,
     min_linked: Annotated[float, typer.Option(
         help="Share of units that must have a neighbour in a band for it to enter the crossover search.")] = 0.5,
-    seed: SeedOpt = 0,
-    workers: Annotated[Optional[int], typer.Option(help="Dask threads for the bands (0: in this process).")] = None,
+    seed: Annotated[int, typer.Option(
+        help="Seed of the effect simulations (crossover interval) and the synthetic demo panel.")] = 0,
+    workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     cache: Annotated[Optional[Path], typer.Option(
         help="Folder for finished bands (resume); default OUT/.sweep-cache.")] = None,
@@ -573,16 +591,17 @@ def sweep(
             console.print(f"[bold]{result.crossover.statement}[/]")
             if result.cached_bands:
                 console.print(f"{result.cached_bands} of {len(result.bands)} bands read from the cache.")
-        _report_written("spillmap sweep", written, headline, as_json)
+        _report_written("spillmap sweep", written, headline, as_json, out)
 
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Output folder (created if missing).")] = Path("out"),
-    band_km: Annotated[float, typer.Option(help="Width of the distance rings summarised, km.")] = 50.0,
-    max_km: Annotated[float, typer.Option(help="Outer edge of the last ring, km.")] = 600.0,
-    placebo: Annotated[int, typer.Option(help="Placebo draws.")] = 500,
-    seed: SeedOpt = 0,
+    out: OutOpt = Path("out"),
+    band_km: Annotated[float, typer.Option("--band", help="Band width of the siphon-radius sweep, km.")] = 50.0,
+    max_km: Annotated[float, typer.Option("--max", help="Outer edge of the last band, km.")] = 600.0,
+    placebo: Annotated[int, typer.Option(help="Placebo draws (0: none).")] = 500,
+    seed: Annotated[int, typer.Option(
+        help="Seed of every random step: the synthetic panel, placebo draws and effect simulations.")] = 0,
 ) -> None:
     """The main job on the shipped China layer and pilot table with a SYNTHETIC panel of known effects:
     weights, DID chain, spatial Durbin DID, siphon-radius sweep, styled GeoPackage, maps and report."""
@@ -600,7 +619,7 @@ def demo(
 @app.command()
 def run(
     config_file: Annotated[Path, typer.Argument(help="TOML configuration (see `spillmap.config`).", metavar="CONFIG")],
-    out: Annotated[Path, typer.Option(help="Output folder (created if missing).")] = Path("out"),
+    out: OutOpt = Path("out"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the headline as JSON.")] = False,
 ) -> None:
     """Run the whole analysis a config file describes: DID chain, SDM-DID, sweep, map layers, report."""
@@ -631,6 +650,7 @@ def _run(config, out: Path, *, extras=None, title: str, as_json: bool = False) -
     if "sweep" in headline:
         main.print(f"[bold]{headline['sweep']['statement']}[/]")
     gpkg = any(Path(p).name == "spillmap.gpkg" for p in written)
+    _flush_pending()
     main.print(f"[bold green]{title}[/] wrote {len(written)} files to {out}/ — open {out}/report.html"
                + (f" and {out}/spillmap.gpkg (QGIS)" if gpkg else ""))
 
@@ -648,7 +668,7 @@ def index(
     panel: Annotated[Path, typer.Argument(help="Panel file (CSV, Parquet or Stata .dta).")],
     positive: Annotated[Optional[str], typer.Option(help="Comma-separated indicators where more is better.")] = None,
     negative: Annotated[Optional[str], typer.Option(help="Comma-separated indicators where less is better.")] = None,
-    name: Annotated[str, typer.Option(help="Name of the index column to add.")] = "index",
+    name: Annotated[str, typer.Option("--column", help="Name of the index column to add.")] = "index",
     by: Annotated[Optional[str], typer.Option(help="Weights per group (e.g. year) instead of pooled.")] = None,
     id_col: IdOpt = None,
     out: Annotated[Path, typer.Option(help="Panel with the index added (.csv or .parquet).")] = Path("panel_index.csv"),

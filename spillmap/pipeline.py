@@ -11,7 +11,7 @@ import pandas as pd
 
 from spillmap._files import atomic_path, prepare_folder
 from spillmap._json import dumps
-from spillmap.errors import IslandWarning
+from spillmap.errors import IslandWarning, PilotMatchWarning
 from spillmap.policy import CSV_FLOAT
 
 __all__ = ["run_demo", "ring_table"]
@@ -48,7 +48,7 @@ def run_demo(out: str | os.PathLike[str], *, band_km: float = 50.0, max_km: floa
 
     Writes ``layer.gpkg`` (projected units with their first treated year),
     ``weights_inverse.npz`` and ``.gwt`` (row-standardised inverse distance),
-    ``weights_summary.json``, ``rings.csv`` and ``pilots_unmatched.csv``.
+    ``weights_summary.json`` and ``rings.csv`` (``spillmap.run`` adds ``pilots_unmatched.csv``).
     Every file is written atomically.
     """
     from spillmap import gis
@@ -58,7 +58,9 @@ def run_demo(out: str | os.PathLike[str], *, band_km: float = 50.0, max_km: floa
 
     layer = gis.read_china_layer()
     projected = gis.to_projected(layer)
-    pilots = gis.pilot_years(layer, id_col=gis.CHINA_ID, name_col=gis.CHINA_NAME)
+    with warnings.catch_warnings():  # the run writes pilots_unmatched.csv and warns naming it
+        warnings.simplefilter("ignore", PilotMatchWarning)
+        pilots = gis.pilot_years(layer, id_col=gis.CHINA_ID, name_col=gis.CHINA_NAME)
     dist = gis.pairwise_distances(layer, gis.CHINA_ID, name_col=gis.CHINA_NAME)
     graph = sw.row_standardize(sw.build_inverse_distance(dist))
     summary = sw.summarize_weights(graph, dist, description="inverse distance (km^-1), row-standardised")
@@ -83,7 +85,6 @@ def run_demo(out: str | os.PathLike[str], *, band_km: float = 50.0, max_km: floa
     }
     written.append(_write_text(folder / "weights_summary.json", dumps(report)))
     written.append(_write_text(folder / "rings.csv", rings.to_csv(index=False, float_format=CSV_FLOAT)))
-    written.append(_write_text(folder / "pilots_unmatched.csv", pilots.unmatched.to_csv(index=False)))
     return written
 
 

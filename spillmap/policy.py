@@ -19,7 +19,8 @@ from spillmap._json import dumps
 from spillmap._tables import CSV_FLOAT, write_csv, write_table
 from spillmap.errors import MissingColumnError, SpillmapError
 
-__all__ = ["CSV_FLOAT", "PolicyInputs", "add_entropy_index", "load_policy_inputs", "run_did", "run_sdid", "write_table"]
+__all__ = ["CSV_FLOAT", "PolicyInputs", "add_entropy_index", "load_policy_inputs", "run_did", "run_sdid", "write_table",
+           "write_unmatched_pilots"]
 
 Progress = Callable[[str, int, int], None]
 
@@ -37,6 +38,8 @@ class PolicyInputs:
     report: dict
     layer: object = field(default=None, repr=False)
     name_col: str | None = None
+    #: Pilot-table entries that matched no unit (``PilotJoin.unmatched``), or None without a pilot table.
+    unmatched_pilots: pd.DataFrame | None = field(default=None, repr=False)
 
 
 def load_policy_inputs(
@@ -68,7 +71,7 @@ def load_policy_inputs(
     if panel is None:
         from spillmap.synthetic import DEMO_DGP, synthetic_panel
 
-        years = gis.pilot_years(layer, id_col=gis.CHINA_ID, name_col=gis.CHINA_NAME, pilots=pilots)
+        years = _pilot_years(gis, layer, pilots)
         dist = gis.pairwise_distances(layer, gis.CHINA_ID, name_col=gis.CHINA_NAME)
         frame = synthetic_panel(dist, years.years, seed=seed, **DEMO_DGP).drop(columns="did")
         attrs = dict(frame.attrs)
@@ -80,7 +83,7 @@ def load_policy_inputs(
                                    layer_ids=layer[gis.CHINA_ID])
         return PolicyInputs(treated.data, y, id_col, time_col, tuple(controls),
                             synthetic=dict(frame.attrs.get("synthetic", {})), report=treated.report.to_dict(),
-                            layer=layer, name_col=gis.CHINA_NAME)
+                            layer=layer, name_col=gis.CHINA_NAME, unmatched_pilots=years.unmatched)
     if not (y and id_col and time_col):
         raise SpillmapError("With a panel file, name --y, --id and --time.")
     frame = panel.copy() if isinstance(panel, pd.DataFrame) else read_table(panel)
@@ -90,17 +93,52 @@ def load_policy_inputs(
             raise MissingColumnError(
                 f"'{panel}' has no column '{col}'; its columns are: {', '.join(map(str, frame.columns))}."
             )
+    unmatched = None
     if treated_col:
         treated = assign_treatment(frame, id_col=id_col, time_col=time_col, treated_col=treated_col)
     elif first_year_col:
         fy = frame.groupby(id_col)[first_year_col].first()
         treated = assign_treatment(frame.drop(columns=first_year_col), id_col=id_col, time_col=time_col, first_year=fy)
     else:
-        years = gis.pilot_years(layer, id_col=gis.CHINA_ID, name_col=gis.CHINA_NAME, pilots=pilots)
+        years = _pilot_years(gis, layer, pilots)
+        unmatched = years.unmatched
         treated = assign_treatment(frame, id_col=id_col, time_col=time_col, first_year=years.years,
                                    layer_ids=layer[gis.CHINA_ID])
     return PolicyInputs(treated.data, y, id_col, time_col, tuple(controls), synthetic=None,
-                        report=treated.report.to_dict(), layer=layer, name_col=gis.CHINA_NAME)
+                        report=treated.report.to_dict(), layer=layer, name_col=gis.CHINA_NAME,
+                        unmatched_pilots=unmatched)
+
+
+def _pilot_years(gis, layer, pilots):  # noqa: ANN001, ANN202 - PilotJoin
+    """The pilot join without its warning: :func:`write_unmatched_pilots` names the file that lists the misses."""
+    from spillmap.errors import PilotMatchWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PilotMatchWarning)
+        return gis.pilot_years(layer, id_col=gis.CHINA_ID, name_col=gis.CHINA_NAME, pilots=pilots)
+
+
+#: File listing the pilot-table entries that matched no unit.
+UNMATCHED_PILOTS = "pilots_unmatched.csv"
+
+
+def write_unmatched_pilots(inputs: PolicyInputs, stage: Path, final: Path) -> list[Path]:
+    """Write ``pilots_unmatched.csv`` into ``stage`` and warn naming where it will be (``final``); [] if none."""
+    from spillmap.errors import PilotMatchWarning
+
+    table = inputs.unmatched_pilots
+    if table is None or not len(table):
+        return []
+    target = write_csv(table, stage / UNMATCHED_PILOTS)
+    n = len(table)
+    names = ", ".join(dict.fromkeys(str(v) for v in table.iloc[:, 0].head(5)))
+    warnings.warn(
+        f"{n} pilot-table entr{'y matches' if n == 1 else 'ies match'} no unit of the layer and "
+        f"{'is' if n == 1 else 'are'} left out ({names}{', …' if n > 5 else ''}); "
+        f"see {Path(final) / UNMATCHED_PILOTS} for the rows and reasons.",
+        PilotMatchWarning, stacklevel=2,
+    )
+    return [target]
 
 
 def add_entropy_index(
@@ -169,11 +207,12 @@ def run_did(
     moderate: str | None = None,
     boot: int = 500,
     progress: Progress | None = None,
+    pilots_file: bool = True,
 ) -> tuple[list[Path], dict]:
     """The DID chain: TWFE baseline, event study, Goodman-Bacon decomposition, robust estimators,
     placebo, and on request heterogeneity (``groups``), mediation (``mediators``) and moderation
     (``moderator``, interacted with ``moderate`` or with the DID dummy). Returns the files written
-    and a headline dict."""
+    and a headline dict. ``pilots_file`` writes ``pilots_unmatched.csv`` when pilot entries matched no unit."""
     from spillmap.models import (
         bacon_decomposition,
         compare_estimators,
@@ -247,6 +286,8 @@ def run_did(
             )
             written += _write_placebo(placebo, folder / "placebo", note)
             headline["placebo"] = placebo.to_dict()
+        if pilots_file:
+            written += write_unmatched_pilots(inputs, folder, Path(out))
         written.append(_write_json(headline, folder / "did_summary.json"))
     final = final_paths(written, folder, out)
     return final, headline
@@ -336,11 +377,12 @@ def run_sdid(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
+    pilots_file: bool = True,
 ) -> tuple[list[Path], dict, object]:
     """Spatial Durbin DID with effects, optional spatial event study and SDM placebo.
 
     Returns the files written, a headline dict and the :class:`SDMDiDResult`
-    (for per-city effects on the map).
+    (for per-city effects on the map). ``pilots_file`` as in :func:`run_did`.
     """
     from spillmap import gis
     from spillmap import weights as sw
@@ -380,6 +422,8 @@ def run_sdid(
             )
             written += _write_placebo(placebo, folder / "sdm_placebo", note)
             headline["placebo"] = placebo.to_dict()
+        if pilots_file:
+            written += write_unmatched_pilots(inputs, folder, Path(out))
         written.append(_write_json(headline, folder / "sdid_summary.json"))
     final = final_paths(written, folder, out)
     return final, headline, res

@@ -16,7 +16,7 @@ import pandas as pd
 from spillmap._files import final_paths, prepare_folder, staged_output
 from spillmap._tables import SIGNIFICANT_DIGITS, write_parquet, write_table
 from spillmap.errors import SpillmapError
-from spillmap.policy import PolicyInputs, Progress, _write_json
+from spillmap.policy import PolicyInputs, Progress, _write_json, write_unmatched_pilots
 
 __all__ = ["band_in_crossover", "band_key", "band_layers", "panel_layer", "run_sweep", "sweep_distances"]
 
@@ -82,6 +82,7 @@ def run_sweep(
     layers: bool = False,
     map_year: int | None = None,
     progress: Progress | None = None,
+    pilots_file: bool = True,
 ) -> tuple[list[Path], dict, object]:
     """Sweep the SDM-DID over distance bands; write ``sweep.csv/.parquet/.md/.tex``, ``sweep.png/.svg``
     and ``sweep_summary.json``. Returns (files, headline, :class:`SweepResult`).
@@ -122,6 +123,8 @@ def run_sweep(
             title += (f"\nSYNTHETIC DATA (known effects: spillover to {truth['near_km']:g} km, "
                       f"siphon {truth['near_km']:g}–{truth['far_km']:g} km)")
         written += save_figure(result.plot(title=title), stage / "sweep", synthetic=bool(note))
+        if pilots_file:
+            written += write_unmatched_pilots(inputs, stage, folder)
         written.append(_write_json(headline, stage / "sweep_summary.json"))
         if layers:
             written.append(_write_band_layers(result, inputs, dist, layer, layer_id, name_col, stage, map_year,

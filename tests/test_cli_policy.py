@@ -136,7 +136,7 @@ def test_index_command_adds_entropy_index(runner, tmp_path):
     frame.to_csv(tmp_path / "p.csv", index=False)
     out = tmp_path / "with_index.csv"
     result = runner.invoke(app, ["index", str(tmp_path / "p.csv"), "--positive", "income", "--negative", "gini",
-                                 "--name", "cp", "--id", "code", "--out", str(out), "--weights-out",
+                                 "--column", "cp", "--id", "code", "--out", str(out), "--weights-out",
                                  str(tmp_path / "w.csv"), "--json"])
     assert result.exit_code == 0, result.output
     weights = json.loads(result.stdout)
@@ -145,5 +145,5 @@ def test_index_command_adds_entropy_index(runner, tmp_path):
     written = pd.read_csv(out)
     assert written["cp"].to_numpy() == pytest.approx(expected.scores.to_numpy(), rel=1e-9)
     assert list(written.columns[:4]) == ["code", "year", "income", "gini"] and (tmp_path / "w.csv").exists()
-    again = runner.invoke(app, ["index", str(out), "--positive", "income", "--name", "cp", "--out", str(out)])
+    again = runner.invoke(app, ["index", str(out), "--positive", "income", "--column", "cp", "--out", str(out)])
     assert again.exit_code == 1 and "already has a column 'cp'" in again.output
