@@ -21,7 +21,7 @@ import re
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,7 +33,7 @@ import pyogrio
 from spillmap._files import atomic_path
 from spillmap.errors import CRSError, GeometryError, LayerError, MissingColumnError
 
-from ._styles import GeometryKind, LayerStyle
+from ._styles import UNCLASSED, GeometryKind, LayerStyle
 
 __all__ = [
     "write_styled_geopackage",
@@ -68,7 +68,7 @@ _STALE_SIDECARS = (".prj", ".cpg", ".qix", ".sbn", ".sbx")
 def write_styled_geopackage(
     path: str | os.PathLike[str],
     layers: Mapping[str, gpd.GeoDataFrame],
-    styles: Mapping[str, LayerStyle] | None = None,
+    styles: Mapping[str, LayerStyle | Sequence[LayerStyle]] | None = None,
     *,
     version: GpkgVersion = "1.2",
 ) -> Path:
@@ -87,6 +87,8 @@ def write_styled_geopackage(
         Layer name to :class:`LayerStyle`; each becomes that layer's default
         style in ``layer_styles`` (``useAsDefault = 1``), which QGIS applies
         when it opens the layer. Layers without a style get QGIS's default.
+        A sequence of styles (distinct names) stores them all: the first is
+        the default, QGIS lists the others under Style > Load Style.
     version
         GeoPackage version. 1.2 because QGIS 3.22 only partly reads 1.4,
         which current GDAL writes by default.
@@ -101,7 +103,8 @@ def write_styled_geopackage(
     LayerError
         No layers, an invalid or reserved layer name, two names equal but
         for case, a style for an absent layer, an empty layer, a style on a
-        non-numeric column or one whose classes miss some of its values.
+        non-numeric column or one whose classes miss some of its values, or
+        two styles of one layer with the same name.
     MissingColumnError
         A style names a column its layer lacks.
     GeometryError
@@ -119,20 +122,21 @@ def write_styled_geopackage(
     target = _target(path, (".gpkg",), "write_styled_geopackage")
     if version not in _GPKG_VERSIONS:
         raise LayerError(f"Unknown GeoPackage version={version!r}; use one of {', '.join(_GPKG_VERSIONS)}.")
-    styles = dict(styles or {})
+    styles = {name: _style_list(given, f"layer '{name}'") for name, given in (styles or {}).items()}
     _check_names(layers, styles, target)
     kinds: dict[str, GeometryKind] = {}
     for name, frame in layers.items():
         _check_frame(frame, f"layer '{name}'")
-    for name, style in styles.items():
+    for name, stack in styles.items():
         kinds[name] = _geometry_kind(layers[name], f"layer '{name}'")
-        _check_styled(layers[name], style, f"layer '{name}'")
+        for style in stack:
+            _check_styled(layers[name], style, f"layer '{name}'")
     with atomic_path(target) as tmp:
         for i, (name, frame) in enumerate(layers.items()):
             options = {"dataset_options": {"VERSION": version}} if i == 0 else {}
             _write(frame, tmp, f"layer '{name}' of '{target}'", layer=name, driver="GPKG", **options)
         if styles:
-            _insert_styles(tmp, {name: (style, kinds[name]) for name, style in styles.items()})
+            _insert_styles(tmp, {name: (stack, kinds[name]) for name, stack in styles.items()})
     return target
 
 
@@ -211,7 +215,8 @@ def write_geojson(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
         )
     frame = gdf.to_crs(4326)
     with atomic_path(target) as tmp:
-        _write(frame, tmp, f"'{target}'", driver="GeoJSON", layer_options={"RFC7946": "YES"})
+        # the layer name is the file's stem (GDAL would store the temporary file's name)
+        _write(frame, tmp, f"'{target}'", driver="GeoJSON", layer=target.stem, layer_options={"RFC7946": "YES"})
     return target
 
 
@@ -381,14 +386,23 @@ def _numeric_column(frame: gpd.GeoDataFrame, column: str, where: str) -> np.ndar
     return series.to_numpy(dtype=float, na_value=np.nan)
 
 
+def _style_list(given: LayerStyle | Sequence[LayerStyle], where: str) -> tuple[LayerStyle, ...]:
+    stack = (given,) if isinstance(given, LayerStyle) else tuple(given)
+    names = [style.name for style in stack]
+    if not stack or len(set(names)) < len(names):
+        raise LayerError(f"The styles for {where} need distinct names, at least one; got {names}.")
+    return stack
+
+
 def _check_styled(frame: gpd.GeoDataFrame, style: LayerStyle, where: str) -> None:
-    values = _numeric_column(frame, style.column, where)
-    outside = np.isfinite(values) & (style.class_index(values) < 0)
+    for column in (style.column, *(style.significance or ())):
+        _numeric_column(frame, column, where)
+    outside = style.classify(frame) == UNCLASSED
     if outside.any():
-        lo, hi = style.classes[0].lower, style.classes[-1].upper
+        span = f"[{style.classes[0].lower:.6g}, {style.classes[-1].upper:.6g}]" if style.classes else "(none)"
         raise LayerError(
             f"{outside.sum()} value(s) of '{style.column}' in {where} fall outside the style's "
-            f"classes [{lo:.6g}, {hi:.6g}], so QGIS would not draw them; build the style from "
+            f"classes {span}, so QGIS would not draw them; build the style from "
             f"this column's values: graduated_style('{style.column}', frame['{style.column}'])."
         )
 
@@ -420,8 +434,8 @@ def _write(frame: gpd.GeoDataFrame, path: Path, where: str, **options: Any) -> N
         log.setLevel(level)
 
 
-def _insert_styles(gpkg: Path, styles: Mapping[str, tuple[LayerStyle, GeometryKind]]) -> None:
-    """Create QGIS's ``layer_styles`` table in ``gpkg`` and add one default style per layer."""
+def _insert_styles(gpkg: Path, styles: Mapping[str, tuple[tuple[LayerStyle, ...], GeometryKind]]) -> None:
+    """Create QGIS's ``layer_styles`` table in ``gpkg`` and add each layer's styles, the first as default."""
     with contextlib.closing(sqlite3.connect(gpkg)) as db, db:
         db.execute(_STYLES_DDL)
         db.execute(  # registered as an attribute table, as GDAL does for QGIS
@@ -430,14 +444,15 @@ def _insert_styles(gpkg: Path, styles: Mapping[str, tuple[LayerStyle, GeometryKi
             (STYLES_TABLE, STYLES_TABLE),
         )
         columns = dict(db.execute("SELECT table_name, column_name FROM gpkg_geometry_columns"))
-        for name, (style, kind) in styles.items():
-            db.execute(
-                "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
-                "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, owner) "
-                "VALUES ('', '', ?, ?, ?, ?, ?, 1, ?, '')",
-                (name, columns[name], style.name, style.to_qml(kind), style.to_sld(name, kind),
-                 style.description or f"{style.scheme} {style.method} classes of {style.column}"),
-            )
+        for name, (stack, kind) in styles.items():
+            for i, style in enumerate(stack):
+                db.execute(
+                    "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+                    "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, owner) "
+                    "VALUES ('', '', ?, ?, ?, ?, ?, ?, ?, '')",
+                    (name, columns[name], style.name, style.to_qml(kind), style.to_sld(name, kind), int(i == 0),
+                     style.description or style.title or f"{style.scheme} {style.method} classes of {style.column}"),
+                )
 
 
 def _short_names(columns: list[Any], reserved: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ therefore identical for a given seed whatever the number of workers.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -174,8 +175,11 @@ def _run(task, chunks, *, scheduler, workers, progress):  # noqa: ANN001, ANN202
     from distributed import as_completed
 
     from ._dask import dask_client
+    from ._threads import one_blas_thread
 
-    with dask_client(scheduler, workers) as client:
+    # in-process threads share the caller's BLAS: one thread each, set from this thread (see _threads)
+    hold = one_blas_thread() if scheduler is None else contextlib.nullcontext()
+    with hold, dask_client(scheduler, workers) as client:
         shared = client.scatter(task, broadcast=True)
         futures = [client.submit(_apply, shared, chunk, pure=False) for chunk in chunks]
         index = {f.key: k for k, f in enumerate(futures)}

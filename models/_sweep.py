@@ -17,6 +17,7 @@ other bands are swept.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import warnings
@@ -504,8 +505,12 @@ def _run_bands(ctx: _Context, bands: list[Band], finished: Callable, *, workers:
     from distributed import as_completed
 
     from ._dask import dask_client
+    from ._threads import one_blas_thread
 
-    with dask_client(scheduler, workers) as client:
+    # In-process threads: the limit is set here, in the caller's thread (OpenBLAS may ignore a limit set
+    # from a worker thread once the caller has set and restored one); the bands' own entries only count.
+    hold = one_blas_thread() if scheduler is None else contextlib.nullcontext()
+    with hold, dask_client(scheduler, workers) as client:
         shared = client.scatter(ctx, broadcast=True)
         # the widest bands (most links) first, so the slowest tasks do not finish last
         order = sorted(bands, key=lambda b: -(b.outer_km - b.inner_km) * b.outer_km)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -29,9 +30,18 @@ _depth = 0
 _limiter = None
 
 
-@functools.cache
 def _controller():  # noqa: ANN202 - threadpoolctl.ThreadpoolController
-    """One threadpoolctl controller (scanning the loaded libraries costs ~1.5 ms)."""
+    """A threadpoolctl controller that knows every BLAS loaded so far.
+
+    Scanning the loaded libraries costs ~1.5 ms, so the scan is kept until a
+    module is imported (a controller made before scipy loads its own OpenBLAS
+    would not limit it).
+    """
+    return _scan(len(sys.modules))
+
+
+@functools.lru_cache(maxsize=1)
+def _scan(_modules: int):  # noqa: ANN202
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()

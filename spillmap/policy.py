@@ -131,7 +131,12 @@ def write_unmatched_pilots(inputs: PolicyInputs, stage: Path, final: Path) -> li
         return []
     target = write_csv(table, stage / UNMATCHED_PILOTS)
     n = len(table)
-    names = ", ".join(dict.fromkeys(str(v) for v in table.iloc[:, 0].head(5)))
+    text_cols = [c for c in table.columns
+                 if not pd.api.types.is_numeric_dtype(table[c]) and c not in ("unmatched_unit", "reason")]
+    names = ", ".join(
+        f"row {row['pilot_row']} {row['unmatched_unit'] or (row[text_cols[0]] if text_cols else '')}".strip()
+        for _, row in table.head(5).fillna("").iterrows()
+    )
     warnings.warn(
         f"{n} pilot-table entr{'y matches' if n == 1 else 'ies match'} no unit of the layer and "
         f"{'is' if n == 1 else 'are'} left out ({names}{', …' if n > 5 else ''}); "
