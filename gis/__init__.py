@@ -13,7 +13,16 @@ from ._pilots import PILOTS_FILE, PilotJoin, pilot_years, read_pilots
 from ._points import PointMethod, representative_points
 from ._project import is_metric, suggest_metric_crs, to_projected
 from ._shipped import CHINA_ID, CHINA_LAYER, CHINA_NAME, CHINA_REGIONS, read_china_layer, shipped_path
-from ._styles import ClassMethod, ColorScheme, LayerStyle, StyleClass, graduated_style
+from ._styles import (
+    NO_DATA,
+    NOT_SIGNIFICANT,
+    NOT_SIGNIFICANT_COLOR,
+    ClassMethod,
+    ColorScheme,
+    LayerStyle,
+    StyleClass,
+    graduated_style,
+)
 from ._validate import validate_ids, validate_layer
 from ._zonal import ZONAL_STATS, merge_zonal, rasters_from_pattern, zonal_stats
 
@@ -28,6 +37,9 @@ __all__ = [
     "graduated_style",
     "LayerStyle",
     "StyleClass",
+    "NO_DATA",
+    "NOT_SIGNIFICANT",
+    "NOT_SIGNIFICANT_COLOR",
     "ColorScheme",
     "ClassMethod",
     "list_layers",

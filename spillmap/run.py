@@ -46,7 +46,7 @@ def run_analysis(
     """
     from spillmap import gis
     from spillmap import weights as sw
-    from spillmap.policy import map_year, run_did, run_sdid, treated_in
+    from spillmap.policy import map_year, run_did, run_sdid, treated_in, write_unmatched_pilots
     from spillmap.sweep import panel_layer, run_sweep
 
     say = step or (lambda _msg: None)
@@ -55,11 +55,12 @@ def run_analysis(
     workers, scheduler = config["output"]["workers"], config["output"]["scheduler"]
     say("reading the layer and the panel")
     layer, layer_id, name_col, inputs = _inputs(config)
-    headline: dict = {"synthetic": inputs.synthetic, "treatment": inputs.report}
+    headline: dict = {"synthetic": inputs.synthetic, "treatment": inputs.report, "panel": _panel_facts(inputs)}
     written: list[Path] = []
     with staged_output(folder) as stage:
         if extras is not None:
             written += extras(stage)
+        written += write_unmatched_pilots(inputs, stage, folder)
         say("building the weights")
         subset = panel_layer(inputs, layer, layer_id)
         order = pd.Index(subset[layer_id])
@@ -80,7 +81,7 @@ def run_analysis(
                 placebo_mode=models["placebo_mode"], seed=seed, workers=workers, scheduler=scheduler,
                 robust=models["robust"], groups=models["groups"], mediators=models["mediators"],
                 moderator=models["moderator"] or None, moderate=models["moderate"] or None,
-                boot=models["bootstrap"], progress=progress,
+                boot=models["bootstrap"], progress=progress, pilots_file=False,
             )
             written += files
             headline["did"] = {k: did_head[k] for k in ("baseline", "event_study", "placebo", "bacon") if k in did_head}
@@ -90,6 +91,7 @@ def run_analysis(
             files, sd_head, sdid_fit = run_sdid(
                 inputs, stage / "sdid", weights=graph, draws=models["effects_draws"], seed=seed,
                 event_study=models["event_study"], leads=models["leads"], lags=models["lags"], progress=progress,
+                pilots_file=False,
             )
             written += files
             headline["sdid"] = sd_head["sdm_did"]["did_effects"]
@@ -103,6 +105,7 @@ def run_analysis(
                 weight=scfg["weight"], alpha=scfg["alpha"], draws=models["effects_draws"], seed=seed,
                 min_linked_share=scfg["min_linked_share"], workers=workers, scheduler=scheduler,
                 cache_dir=(folder / ".sweep-cache") if scfg["cache"] else None, progress=progress,
+                pilots_file=False,
             )
             written += files
             headline["sweep"] = sw_head["crossover"]
@@ -112,14 +115,19 @@ def run_analysis(
         treated = treated_in(inputs, year, order)
         projected = gis.to_projected(subset.set_index(layer_id).loc[order].reset_index())
         layers, styles, maps = _map_layers(
-            projected, layer_id, name_col, graph, dist, sdid_fit, sweep_result, inputs, treated, config, seed,
+            projected, layer_id, name_col, graph, dist, sdid_fit, sweep_result, inputs, treated, year, config, seed,
         )
         written += _export(layers, styles, stage, config)
         say("maps and report")
-        from spillmap.report import choropleths, write_manifest, write_report
+        from spillmap.maps import choropleths
+        from spillmap.report import write_manifest, write_report
+        from spillmap.sweep import band_in_crossover
 
-        written += choropleths(maps, stage / "maps", config=config, synthetic=bool(inputs.synthetic), year=year,
-                               crossover=sweep_result.crossover if sweep_result is not None else None)
+        written += choropleths(
+            maps, styles, stage / "maps", synthetic=bool(inputs.synthetic), year=year, china=not config["layer"]["path"],
+            in_crossover=band_in_crossover(sweep_result) if sweep_result is not None else None,
+            crossover=sweep_result.crossover if sweep_result is not None else None,
+        )
         headline["map_year"] = year
         written.append(write_report(stage, written, headline, config))
         written.append(write_manifest(stage, written, config, inputs))
@@ -178,6 +186,16 @@ def _inputs(config: RunConfig):  # noqa: ANN202
     return layer, layer_id, name_col, inputs
 
 
+def _panel_facts(inputs) -> dict:  # noqa: ANN001 - PolicyInputs
+    """The panel at a glance for the report: outcome, controls, units, periods and their span."""
+    data = inputs.data
+    periods = sorted(pd.unique(data[inputs.time_col]))
+    plain = [p.item() if hasattr(p, "item") else p for p in (periods[0], periods[-1])]
+    return {"outcome": inputs.y, "controls": list(inputs.controls), "time": inputs.time_col,
+            "units": int(data[inputs.id_col].nunique()), "periods": len(periods), "rows": len(data),
+            "first": plain[0], "last": plain[1]}
+
+
 def _main_weights(sw, dist, wcfg):  # noqa: ANN001, ANN202
     from spillmap.errors import IslandWarning
 
@@ -196,8 +214,12 @@ def _main_weights(sw, dist, wcfg):  # noqa: ANN001, ANN202
 # ------------------------------------------------------------ map layers
 
 
-def _map_layers(projected, layer_id, name_col, graph, dist, sdid_fit, sweep_result, inputs, treated, config, seed):  # noqa: ANN001, ANN202, PLR0913
+def _map_layers(projected, layer_id, name_col, graph, dist, sdid_fit, sweep_result, inputs, treated, year, config, seed):  # noqa: ANN001, ANN202, PLR0913
+    """Layers, their QGIS styles (one per effect column for ``effects``, ``map_column``'s first) and the
+    frames drawn as PNG maps; titles name the cities treated by ``year`` and the outcome's unit."""
     from spillmap.gis import graduated_style
+    from spillmap.maps import effect_style, style_name, synthetic_title
+    from spillmap._json import round_frame
     from spillmap.models import unit_effects
 
     classes = config["output"]["classes"]
@@ -216,23 +238,28 @@ def _map_layers(projected, layer_id, name_col, graph, dist, sdid_fit, sweep_resu
     wsum["nbrs"] = card
     wsum["island"] = (card == 0).astype(int)
     layers["weights_summary"] = wsum
-    styles["weights_summary"] = graduated_style("nbrs", card.astype(float), scheme="sequential",
-                                                classes=min(classes, 7), name="neighbours")
+    synthetic = bool(inputs.synthetic)
+    styles["weights_summary"] = graduated_style(
+        "nbrs", card.astype(float), scheme="sequential", classes=min(classes, 7),
+        name=style_name("neighbours", synthetic),
+        title=synthetic_title("neighbours in the main weights, number of cities", synthetic))
     draws = min(config["models"]["effects_draws"], 1000)
     if sdid_fit is not None:
         ue = unit_effects(sdid_fit.fit, "did", treated=treated, draws=draws, seed=seed)
-        frame = ue.to_frame(layer_id).drop(columns=["treated"], errors="ignore")
+        frame = round_frame(ue.to_frame(layer_id).drop(columns=["treated"], errors="ignore"))  # as the tables
         eff = base.merge(frame, on=layer_id, how="left")
         layers["effects"] = eff
-        styles["effects"] = graduated_style(column, eff[column].to_numpy(float), classes=classes,
-                                            name=f"{column} (main W)")
+        styles["effects"] = tuple(
+            effect_style(eff, c, year=year, outcome=inputs.y, synthetic=synthetic, classes=classes,
+                         name=f"{c} (main W)")
+            for c in (column, *(c for c in _EFFECT_COLS if c != column)))
         maps["effects"] = eff
     if sweep_result is not None:
         from spillmap.sweep import band_layers
 
         blayers, bstyles = band_layers(sweep_result, base, layer_id, inputs, dist, treated, column=column,
                                        classes=classes, draws=min(draws, 500), seed=seed,
-                                       alpha=config["sweep"]["alpha"])
+                                       alpha=config["sweep"]["alpha"], year=year)
         layers.update(blayers)
         styles.update(bstyles)
         maps.update(blayers)

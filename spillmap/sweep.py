@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from spillmap._files import final_paths, prepare_folder, staged_output
-from spillmap._tables import SIGNIFICANT_DIGITS, write_parquet, write_table
+from spillmap._json import round_frame
+from spillmap._tables import write_parquet, write_table
 from spillmap.errors import SpillmapError
 from spillmap.policy import PolicyInputs, Progress, _write_json, write_unmatched_pilots
 
@@ -116,7 +117,7 @@ def run_sweep(
     with staged_output(folder) as stage:
         table = result.to_frame()
         written = write_table(result._compact(), stage / "sweep", note=note, csv=table)  # CSV: every column
-        written.append(write_parquet(_rounded(table), stage / "sweep.parquet", note=note))
+        written.append(write_parquet(round_frame(table), stage / "sweep.parquet", note=note))
         title = f"Spillover and siphon by distance ({result.mode} bands, {result.weight} weights)"
         if note:
             truth = inputs.synthetic
@@ -131,20 +132,6 @@ def run_sweep(
                                               draws=min(draws, 500), seed=seed, alpha=alpha))
     headline["cached_bands"] = result.cached_bands  # printed, not written: the files do not depend on it
     return final_paths(written, stage, folder), headline, result
-
-
-def _rounded(table: pd.DataFrame, digits: int = SIGNIFICANT_DIGITS) -> pd.DataFrame:
-    """Floats to ``digits`` significant digits, as in the CSV (same bytes from run to run)."""
-    import numpy as np
-
-    out = table.copy()
-    for col in out.columns:
-        if pd.api.types.is_float_dtype(out[col]):
-            v = out[col].to_numpy(dtype=float)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                mag = np.where(np.isfinite(v) & (v != 0), np.floor(np.log10(np.abs(v))), 0)
-            out[col] = np.round(v / 10**mag, digits - 1) * 10**mag
-    return out
 
 
 def band_layers(
@@ -194,7 +181,7 @@ def band_layers(
                 fit = fit_sdm_did(data, inputs.y, id_col=inputs.id_col, time_col=inputs.time_col, weights=w,
                                   controls=inputs.controls, draws=10, seed=seed)
         ue = unit_effects(fit.fit, "did", treated=treated, draws=draws, seed=seed)
-        frame = ue.to_frame(layer_id).drop(columns=["treated"], errors="ignore")
+        frame = round_frame(ue.to_frame(layer_id).drop(columns=["treated"], errors="ignore"))
         nb = pd.Series(result.neighbours[band.label], index=pd.Index(result.ids).astype(str))
         lay = base.merge(frame, on=layer_id, how="left")
         lay["nbrs"] = nb.reindex(lay[layer_id].astype(str)).to_numpy()
@@ -217,7 +204,7 @@ def band_in_crossover(result) -> dict[str, bool]:  # noqa: ANN001 - SweepResult
 def _band_styles(layers: dict, used: dict[str, bool], inputs: PolicyInputs, *, column: str, classes: int,
                  year: int | None) -> dict:
     """One set of classes for every band layer, set by the bands in the crossover search."""
-    from spillmap.maps import effect_style
+    from spillmap.maps import band_label, effect_style
     from spillmap.policy import map_year
 
     if not layers:
@@ -228,7 +215,7 @@ def _band_styles(layers: dict, used: dict[str, bool], inputs: PolicyInputs, *, c
     source = pd.concat(searched, ignore_index=True) if searched else every
     return {k: effect_style(source, column, year=year, outcome=inputs.y, synthetic=bool(inputs.synthetic),
                             classes=classes, name=f"{column} {k[6:]}", cover=every,
-                            description=f"{k[6:].replace('_', '–')} km band; classes shared by all bands, set by "
+                            description=f"{band_label(k)} band; classes shared by all bands, set by "
                                         f"the {len(searched)} bands in the crossover search")
             for k in layers}
 

@@ -3,13 +3,21 @@
 Cases: a GeoPackage with several layers round-trips through pyogrio (layer
 order, counts, field types, values, Chinese text, version 1.2); the shipped
 prefecture layer; ``layer_styles`` has QGIS's columns, one default row per
-styled layer (none for unstyled layers) and is registered as an attribute
-table; the QML parses, uses a graduatedSymbol renderer on the column, keeps
-zero in a light-grey class, blues below zero and reds above, and picks the
-symbol type from the geometry (fill, line, marker); diverging breaks are
-symmetric (quantiles and equal intervals, the neutral= width, ties, an
-all-zero column), sequential breaks are observed values from light to dark;
-every value falls in a class. Errors name the layer or column: missing and
+styled layer (none for unstyled layers; several styles of a layer: the first
+is the default) and is registered as an attribute table; the QML parses,
+uses a rule-based renderer whose parent rule carries the style's title and
+whose exclusive filters give each unit the class :meth:`LayerStyle.classify`
+gives it, keeps zero in a light-grey class, blues below zero and reds above,
+and picks the symbol type from the geometry (fill, line, marker); units
+whose interval includes zero fall in the grey "not significant" rule (QML,
+SLD and classify alike), the classes come from the other units (none when
+every interval includes zero); a constant (or nearly constant) column gets
+one class labelled with its value; labels keep close breaks apart; cover=
+stretches the outer classes only; diverging breaks are symmetric
+(quantiles and equal intervals, the neutral= width, ties, an all-zero
+column), classes beyond the values are left out and the outer bounds are
+the extreme values; sequential breaks are observed values from light to
+dark; every value falls in a class. Errors name the layer or column: missing and
 non-numeric columns, empty layers, invalid, reserved and case-clashing layer
 names, styles for absent layers, styles built from other values, mixed
 geometries, bad classes. Shapefile field names are cut to 10 UTF-8 bytes and
@@ -25,12 +33,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 import sqlite3
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import rasterio
@@ -182,22 +192,52 @@ def _renderer(qml: str) -> ET.Element:
     return renderer
 
 
-def _qml_classes(renderer: ET.Element) -> list[tuple[float, float, str]]:
+def _qml_rules(renderer: ET.Element) -> tuple[str, list[dict]]:
+    """The parent rule's label and its rules: label, filter, colour."""
     symbols = {s.get("name"): s for s in renderer.iter("symbol")}
-    classes = []
-    for rng in renderer.iter("range"):
-        symbol = symbols[rng.get("symbol")]
-        color = symbol.find("layer/Option/Option[@name='color']").get("value")
+    (group,) = renderer.findall("rules/rule")
+    rules = []
+    for rule in group.findall("rule"):
+        color = symbols[rule.get("symbol")].find("layer/Option/Option[@name='color']").get("value")
         r, g, b, _alpha = (int(x) for x in color.split(","))
-        classes.append((float(rng.get("lower")), float(rng.get("upper")), f"#{r:02x}{g:02x}{b:02x}"))
-    return classes
+        rules.append({"label": rule.get("label"), "filter": rule.get("filter"), "color": f"#{r:02x}{g:02x}{b:02x}"})
+    return group.get("label"), rules
+
+
+_COMPARISON = re.compile(r'"(\w+)" (>=|<=|>|<) (\S+?)(?=\)| |$)')
+
+
+def _qml_match(expression: str, row: dict) -> bool:
+    """Evaluate one of our QML filters on a row as QGIS does (a comparison with NULL is false)."""
+    def compare(m: re.Match) -> str:
+        value = row[m.group(1)]
+        if value is None or np.isnan(value):
+            return "False"
+        return str({">=": value >= float(m.group(3)), "<=": value <= float(m.group(3)),
+                    ">": value > float(m.group(3)), "<": value < float(m.group(3))}[m.group(2)])
+
+    text = re.sub(r'"(\w+)" IS NOT NULL', lambda m: str(not np.isnan(row[m.group(1)])), expression)
+    text = _COMPARISON.sub(compare, text).replace(" AND ", " and ").replace(" OR ", " or ")
+    assert set(re.sub(r"True|False|and|or|[() ]", "", text)) == set(), text
+    return bool(eval(text))  # noqa: S307 - only True/False/and/or/parentheses are left
+
+
+def _qml_classes(renderer: ET.Element) -> list[tuple[float, float, str]]:
+    bounds = re.compile(r'^"\w+" >=? (\S+) AND "\w+" <= (\S+)')
+    return [(float(m.group(1)), float(m.group(2)), rule["color"])
+            for rule in _qml_rules(renderer)[1] if (m := bounds.match(rule["filter"]))]
 
 
 def test_stored_qml_is_diverging_graduated(styled_gpkg, effects):
     renderer = _renderer(_style_rows(styled_gpkg)["effects"]["styleQML"])
-    assert renderer.get("type") == "graduatedSymbol"
-    assert renderer.get("attr") == "indirect"
+    assert renderer.get("type") == "RuleRenderer"
+    title, rules = _qml_rules(renderer)
+    assert title == "indirect"  # no title given: the column
     assert {s.get("type") for s in renderer.iter("symbol")} == {"fill"}
+    values = effects[["indirect"]].to_dict("records")
+    matched = [[i for i, rule in enumerate(rules) if _qml_match(rule["filter"], row)] for row in values]
+    style = gis.graduated_style("indirect", effects["indirect"])
+    assert matched == [[i] for i in style.classify(effects)]  # each unit in exactly the class classify gives
     classes = _qml_classes(renderer)
     assert len(classes) == 7
     zero = [c for c in classes if c[0] <= 0.0 <= c[1]]
@@ -213,7 +253,7 @@ def test_stored_qml_is_diverging_graduated(styled_gpkg, effects):
 
 def test_stored_qml_sequential(styled_gpkg):
     renderer = _renderer(_style_rows(styled_gpkg)["weights_summary"]["styleQML"])
-    assert renderer.get("attr") == "n_neigh"
+    assert all(rule["filter"].startswith('"n_neigh" ') for rule in _qml_rules(renderer)[1])
     classes = _qml_classes(renderer)
     assert [(lo, hi) for lo, hi, _ in classes] == [(3.0, 5.0), (5.0, 8.0)]  # 3 quantile classes, tied
     lightness = [sum(_rgb(c)) for _, _, c in classes]
@@ -247,8 +287,9 @@ def test_diverging_quantiles_are_symmetric_and_cover_values():
     values = np.random.default_rng(7).normal(0.3, 1.0, 500)
     style = gis.graduated_style("indirect", values)
     bounds = np.array([(c.lower, c.upper) for c in style.classes])
-    np.testing.assert_allclose(bounds, -bounds[::-1, ::-1], rtol=RTOL_EXACT)
-    assert bounds[-1, 1] == np.abs(values).max()
+    inner = bounds[:, 1][:-1]
+    np.testing.assert_allclose(inner, -inner[::-1], rtol=RTOL_EXACT)  # the breaks mirror each other
+    assert (bounds[0, 0], bounds[-1, 1]) == (values.min(), values.max())  # outer bounds: the extreme values
     assert bounds[3, 1] == pytest.approx(np.abs(values).max() / 7)  # default neutral half-width
     index = style.class_index(values)
     assert (index >= 0).all()
@@ -281,6 +322,111 @@ def test_sequential_breaks_are_observed_values():
     style = gis.graduated_style("n_neigh", values, scheme="sequential", classes=4)
     assert [(c.lower, c.upper) for c in style.classes] == [(1, 2), (2, 4), (4, 6), (6, 12)]
     assert (style.class_index(values) >= 0).all()
+
+
+def _intervals() -> pd.DataFrame:
+    """Effects with intervals: rows 1, 3 and 5 include zero; row 6 has no interval."""
+    return pd.DataFrame({
+        "recv": [-2.0, -1.0, 0.5, 0.05, 1.5, 3.0, 2.0, 4.0],
+        "recv_lo": [-3.0, -2.0, 0.1, -0.5, 1.0, -1.0, np.nan, 3.0],
+        "recv_hi": [-1.0, 0.5, 1.0, 0.6, 2.0, 5.0, np.nan, 5.0],
+    })
+
+
+def test_not_significant_rule_in_qml_sld_and_classify():
+    frame = _intervals()
+    style = gis.graduated_style("recv", frame, classes=5, significance=("recv_lo", "recv_hi"),
+                                title="spillover received, change in y")
+    codes = style.classify(frame)
+    assert codes.tolist()[1:6:2] == [gis.NOT_SIGNIFICANT] * 3
+    assert codes[6] == gis.NO_DATA and codes[[0, 2, 4, 7]].tolist() == [0, 1, 2, 3]
+    # the classes span the significant values only: -2 .. 4, not the insignificant -1 .. 3
+    assert (style.classes[0].lower, style.classes[-1].upper) == (-2.0, 4.0)
+    title, rules = _qml_rules(_renderer(style.to_qml()))
+    assert title == "spillover received, change in y"
+    assert [(r["label"], r["color"]) for r in rules] == style.legend()
+    assert rules[-1]["label"] == "not significant (95 % interval includes 0)"
+    assert rules[-1]["color"] == gis.NOT_SIGNIFICANT_COLOR
+    for row, code in zip(frame.to_dict("records"), codes):
+        hits = [i for i, rule in enumerate(rules) if _qml_match(rule["filter"], row)]
+        expected = [] if code == gis.NO_DATA else [len(rules) - 1] if code == gis.NOT_SIGNIFICANT else [code]
+        assert hits == expected, (row, hits)
+    sld = style.to_sld("effects")
+    assert "not significant (95 % interval includes 0)" in sld and "recv_lo" in sld
+    assert "spillover received, change in y" in sld
+
+
+def test_no_significant_unit_leaves_only_the_grey_rule(effects, tmp_path):
+    frame = effects.assign(recv=effects["indirect"], recv_lo=-9.0, recv_hi=9.0)
+    style = gis.graduated_style("recv", frame, significance=("recv_lo", "recv_hi"))
+    assert style.classes == () and style.legend() == [(style.not_significant_label, gis.NOT_SIGNIFICANT_COLOR)]
+    assert (style.classify(frame) == gis.NOT_SIGNIFICANT).all()
+    path = gis.write_styled_geopackage(tmp_path / "m.gpkg", {"effects": frame}, {"effects": style})
+    _, rules = _qml_rules(_renderer(_style_rows(path)["effects"]["styleQML"]))
+    assert [r["label"] for r in rules] == [style.not_significant_label]
+
+
+@pytest.mark.parametrize(
+    ("values", "scheme", "label", "color"),
+    [
+        ([366.0] * 5, "sequential", "366", "#9e9ac8"),
+        ([1.0, 1.0 + 1e-13, 1.0 - 1e-13], "sequential", "1", "#9e9ac8"),
+        ([0.5] * 3, "diverging", "0.5", "#d6604d"),
+        ([-2.0] * 3, "diverging", "-2", "#4393c3"),
+        ([0.0, 0.0, np.nan], "diverging", "0", "#f7f7f7"),
+    ],
+)
+def test_constant_column_gets_one_labelled_class(values, scheme, label, color):
+    style = gis.graduated_style("nbrs", values, scheme=scheme, classes=3 if scheme == "diverging" else 7)
+    assert style.legend() == [(label, color)]
+    assert (style.class_index(values)[np.isfinite(values)] == 0).all()
+    _, rules = _qml_rules(_renderer(style.to_qml()))
+    assert [r["label"] for r in rules] == [label]
+
+
+def test_labels_keep_close_breaks_apart():
+    style = gis.graduated_style("own", np.linspace(1.0783, 1.0800, 367))
+    labels = [c.label for c in style.classes]
+    assert len(set(labels)) == len(labels) == 3  # only the red side: every value is positive
+    assert labels[0].startswith("1.0783 – ") and labels[-1].endswith(" – 1.08")
+    assert all(len({b for b in label.split(" – ")}) == 2 for label in labels)
+
+
+def test_cover_stretches_only_the_outer_classes():
+    searched = np.linspace(-1.0, 1.0, 41)
+    alone = gis.graduated_style("recv", searched)
+    wide = gis.graduated_style("recv", searched, cover=np.r_[searched, 3.5, -0.2])
+    assert [c.upper for c in wide.classes[:-1]] == [c.upper for c in alone.classes[:-1]]
+    assert (wide.classes[0].lower, wide.classes[-1].upper) == (-1.0, 3.5)
+    assert wide.classes[-1].label.endswith(" – 3.5")
+
+
+def test_several_styles_per_layer(effects, tmp_path):
+    first = gis.graduated_style("indirect", effects["indirect"], name="indirect")
+    second = gis.graduated_style("n_neigh", effects["n_neigh"], scheme="sequential", name="neighbours",
+                                 title="neighbours, number of cities")
+    path = gis.write_styled_geopackage(tmp_path / "m.gpkg", {"effects": effects}, {"effects": (first, second)})
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT styleName, useAsDefault, description FROM layer_styles ORDER BY id").fetchall()
+    assert rows == [("indirect", 1, "diverging quantiles classes of indirect"),
+                    ("neighbours", 0, "neighbours, number of cities")]
+    with pytest.raises(LayerError, match="distinct names"):
+        gis.write_styled_geopackage(tmp_path / "n.gpkg", {"effects": effects}, {"effects": (first, first)})
+
+
+def test_significance_errors(effects, tmp_path):
+    with pytest.raises(LayerError, match="needs values= as a frame holding 'recv'"):
+        gis.graduated_style("recv", [1.0, 2.0], significance=("recv_lo", "recv_hi"))
+    style = gis.graduated_style("recv", _intervals(), significance=("recv_lo", "recv_hi"))
+    with pytest.raises(MissingColumnError, match="Column 'recv_lo' is not in layer 'effects'"):
+        gis.write_styled_geopackage(tmp_path / "m.gpkg", {"effects": effects.assign(recv=1.0)},
+                                    {"effects": style})
+    grey = gis.graduated_style("recv", _intervals().assign(recv_lo=-9.0, recv_hi=9.0), significance=("recv_lo", "recv_hi"))
+    with pytest.raises(LayerError, match=r"5 value.* of 'recv' .* outside the style's classes \(none\)"):
+        gis.write_styled_geopackage(tmp_path / "m.gpkg", {"effects": effects.assign(recv=1.0, recv_lo=0.5,
+                                                                                    recv_hi=2.0).iloc[:5]},
+                                    {"effects": grey})
+    assert _files(tmp_path) == []
 
 
 @pytest.mark.parametrize(

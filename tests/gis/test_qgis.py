@@ -1,11 +1,16 @@
 """Exports opened in a real QGIS (Debian's python3-qgis, run by /usr/bin/python3).
 
 Cases: every layer of a styled GeoPackage opens valid with its feature
-count, field names and types; styled layers come up with a graduated
+count, field names and types; styled layers come up with a rule-based
 renderer read from ``layer_styles`` (the stored row is QGIS's default
-style, with the stored classes and colours), an unstyled layer with QGIS's
+style): the parent rule carries the style's title, the rules the stored
+labels and colours, and QGIS's own evaluation of each rule's filter picks
+exactly the features :meth:`LayerStyle.classify` (which the PNG maps use)
+puts in that class or in "not significant"; a constant column opens as one
+rule labelled with its value; an unstyled layer opens with QGIS's
 single-symbol default; the shipped prefecture map renders to a PNG holding
-blue (siphon) and red (spillover) pixels; QGIS can add its own style to the
+blue (siphon), red (spillover) and "not significant" grey pixels (units
+whose interval includes zero); QGIS can add its own style to the
 ``layer_styles`` table spillmap created; the Shapefile opens as UTF-8 with
 the short field names; the GeoTIFF opens with its CRS and the burned values
 at pixel centres.
@@ -43,8 +48,8 @@ HUE_MARGIN = 60
 PROBE = r'''
 import json, os, sys
 
-from qgis.core import (Qgis, QgsApplication, QgsGraduatedSymbolRenderer, QgsMapRendererSequentialJob,
-                       QgsMapSettings, QgsPointXY, QgsProviderRegistry, QgsRasterLayer, QgsVectorLayer)
+from qgis.core import (Qgis, QgsApplication, QgsFeatureRequest, QgsMapRendererSequentialJob, QgsMapSettings,
+                       QgsPointXY, QgsProviderRegistry, QgsRasterLayer, QgsRuleBasedRenderer, QgsVectorLayer)
 from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtGui import QColor
 
@@ -66,16 +71,19 @@ for name in job["layers"]:
             features=layer.featureCount(),
             fields=[[f.name(), f.typeName()] for f in layer.fields()],
             renderer=renderer.type(),
-            graduated=isinstance(renderer, QgsGraduatedSymbolRenderer),
             styles_in_db=n,
             style_names=names[:n],
             default_is_stored=bool(default_qml) and any(
                 default_qml == layer.getStyleFromDatabase(i)[0] for i in ids[:n]),
         )
-        if isinstance(renderer, QgsGraduatedSymbolRenderer):
-            info["attr"] = renderer.classAttribute()
-            info["ranges"] = [[r.lowerValue(), r.upperValue(), r.symbol().color().name()]
-                              for r in renderer.ranges()]
+        if isinstance(renderer, QgsRuleBasedRenderer):
+            (group,) = renderer.rootRule().children()
+            info["title"] = group.label()
+            info["rules"] = [
+                {"label": r.label(), "color": r.symbol().color().name(), "filter": r.filterExpression(),
+                 "fids": sorted(f.id() for f in layer.getFeatures(
+                     QgsFeatureRequest().setFilterExpression(r.filterExpression())))}
+                for r in group.children()]
         opened[name] = layer
     report["layers"][name] = info
 
@@ -145,17 +153,19 @@ def exports(tmp_path_factory, make_grid) -> dict:
     grid["n_neigh"] = np.array([3, 5, 3, 5, 8, 5, 3, 5, 3], dtype="int64")
     china = gis.read_china_layer()
     east = china.representative_point().x.to_numpy() - 110.0  # siphon in the west, spillover in the east
-    china_effects = china[["code", "name", "geometry"]].assign(indirect=east)
+    # units within 5 degrees of 110°E have an interval including zero: "not significant"
+    china_effects = china[["code", "name", "geometry"]].assign(indirect=east, ind_lo=east - 5.0, ind_hi=east + 5.0)
     layers = {
         "effects": grid,
-        "weights_summary": grid[["uid", "n_neigh", "geometry"]],
+        "weights_summary": grid[["uid", "n_neigh", "geometry"]].assign(nbrs=8),
         "china_effects": china_effects,
         "unstyled": grid[["uid", "geometry"]],
     }
     styles = {
         "effects": gis.graduated_style("indirect", grid["indirect"]),
-        "weights_summary": gis.graduated_style("n_neigh", grid["n_neigh"], scheme="sequential", classes=3),
-        "china_effects": gis.graduated_style("indirect", east),
+        "weights_summary": gis.graduated_style("nbrs", [8.0] * 9, scheme="sequential"),
+        "china_effects": gis.graduated_style("indirect", china_effects, significance=("ind_lo", "ind_hi"),
+                                             title="spillover received, change in y"),
     }
     gpkg = gis.write_styled_geopackage(folder / "spillmap.gpkg", layers, styles)
     shp = folder / "effects.shp"
@@ -198,28 +208,43 @@ def test_layers_open_with_fields(report, exports):
                      "indirect": "Real", "n_neigh": "Integer64"}
 
 
-def test_stored_style_is_default_and_graduated(report, exports):
+def test_stored_style_is_default_and_rule_based(report, exports):
     for name, style in exports["styles"].items():
         info = report["layers"][name]
-        assert info["renderer"] == "graduatedSymbol" and info["graduated"], name
+        assert info["renderer"] == "RuleRenderer", name
         assert info["styles_in_db"] == 1 and info["style_names"] == ["spillmap"]
         assert info["default_is_stored"]
-        assert info["attr"] == style.column
-        assert info["ranges"] == [[c.lower, c.upper, c.color] for c in style.classes]
+        assert info["title"] == style.legend_title
+        assert [(r["label"], r["color"]) for r in info["rules"]] == style.legend()
     plain = report["layers"]["unstyled"]
     assert plain["renderer"] == "singleSymbol" and plain["styles_in_db"] == 0
 
 
-def test_diverging_colours_in_qgis(report):
-    ranges = report["layers"]["effects"]["ranges"]
-    zero = [color for lower, upper, color in ranges if lower <= 0 <= upper]
+def test_qgis_puts_each_feature_where_the_png_does(report, exports):
+    """QGIS's own filter evaluation against LayerStyle.classify (what the PNG maps colour by)."""
+    for name, style in exports["styles"].items():
+        codes = style.classify(exports["layers"][name])
+        rules = report["layers"][name]["rules"]
+        for i, rule in enumerate(rules):
+            code = gis.NOT_SIGNIFICANT if rule["label"] == style.not_significant_label else i
+            assert rule["fids"] == [fid + 1 for fid in np.flatnonzero(codes == code)], (name, rule["label"])
+    grey = report["layers"]["china_effects"]["rules"][-1]
+    assert grey["color"] == gis.NOT_SIGNIFICANT_COLOR and len(grey["fids"]) > 50
+    assert [r["label"] for r in report["layers"]["weights_summary"]["rules"]] == ["8"]  # one value, one rule
+    assert report["layers"]["weights_summary"]["rules"][0]["fids"] == list(range(1, 10))
+
+
+def test_diverging_colours_in_qgis(report, exports):
+    rules = report["layers"]["effects"]["rules"]
+    classes = exports["styles"]["effects"].classes
+    zero = [rule["color"] for rule, c in zip(rules, classes) if c.lower <= 0 <= c.upper]
     assert zero == ["#f7f7f7"]
-    for lower, upper, color in ranges:
-        r, b = int(color[1:3], 16), int(color[5:7], 16)
-        assert (b > r) if upper < 0 else (r > b) if lower > 0 else True
+    for rule, c in zip(rules, classes):
+        r, b = int(rule["color"][1:3], 16), int(rule["color"][5:7], 16)
+        assert (b > r) if c.upper < 0 else (r > b) if c.lower > 0 else True
 
 
-def test_rendered_map_shows_siphon_and_spillover(report, exports):
+def test_rendered_map_shows_siphon_spillover_and_not_significant(report, exports):
     png = exports["folder"] / "china.png"
     assert report["png_saved"] and png.is_file()
     pixels = np.asarray(Image.open(png).convert("RGB")).astype(int).reshape(-1, 3)
@@ -227,6 +252,8 @@ def test_rendered_map_shows_siphon_and_spillover(report, exports):
     r, b = pixels[:, 0], pixels[:, 2]
     assert ((b - r) > HUE_MARGIN).sum() > 500, "no blue (siphon) units drawn"
     assert ((r - b) > HUE_MARGIN).sum() > 500, "no red (spillover) units drawn"
+    grey = np.array([int(gis.NOT_SIGNIFICANT_COLOR[i:i + 2], 16) for i in (1, 3, 5)])
+    assert (np.abs(pixels - grey).max(axis=1) <= 2).sum() > 500, "no grey (not significant) units drawn"
 
 
 def test_qgis_can_add_to_our_styles_table(report, exports):
