@@ -1,135 +1,56 @@
-"""The run's report: choropleths (mapclassify classes), a static HTML page, and ``manifest.json``."""
+"""The run's report: a static HTML page and ``manifest.json`` (the PNG maps are drawn by :mod:`spillmap.maps`)."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import platform
+from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
-
 from spillmap._files import atomic_path
 
-__all__ = ["choropleths", "write_report", "write_manifest"]
-
-_LABELS = {"own": "own effect S_ii", "recv": "spillover received from treated cities",
-           "emit": "spillover emitted to all other cities"}
+__all__ = ["write_report", "write_manifest"]
 _PACKAGES = ("spillmap", "numpy", "scipy", "pandas", "geopandas", "shapely", "pyproj", "pyogrio", "libpysal",
              "spreg", "pyfixest", "rasterio", "matplotlib", "mapclassify", "dask", "distributed")
 
 
-def choropleths(maps: dict, folder: Path, *, config, synthetic: bool, year: int, crossover=None) -> list[Path]:  # noqa: ANN001
-    """PNG maps of own/received/emitted effects (main W) and received spillover by sweep band."""
-    from matplotlib.figure import Figure
+def write_report(stage: Path, written: list[Path], headline: dict, config, *,  # noqa: ANN001
+                 now: datetime | None = None) -> Path:
+    """``report.html``: the study's sections with generated sentences, esttab-style tables, figures and maps.
 
-    from spillmap.models._plots import save_figure
+    Parameters
+    ----------
+    stage
+        The run's staging folder; the tables, summaries and PNGs are read from it.
+    written
+        Files written so far (linked from the page; their PNGs are shown).
+    headline
+        The run's headline dict (``synthetic``, ``treatment``, ``panel``, ``weights``, ``map_year``).
+    config
+        The :class:`~spillmap.config.RunConfig`, shown as a table with the values set by this run marked.
+    now
+        The run date (default: now); printed in UTC, the one part of the page that changes between runs.
 
-    folder.mkdir(parents=True, exist_ok=True)
-    classes = config["output"]["classes"]
-    written: list[Path] = []
-    tag = "SYNTHETIC DATA — " if synthetic else ""
-    main = maps.get("effects")
-    if main is not None:
-        for column in ("own", "recv", "emit"):
-            fig = Figure(figsize=(7.5, 6.0), layout="constrained")
-            ax = fig.subplots()
-            _choropleth(ax, main, column, classes)
-            ax.set_title(f"{tag}{_LABELS[column]}\n(main weights; treated cities of {year})", fontsize="medium")
-            written += save_figure(fig, folder / f"effects_{column}", formats=("png",))
-    bands = [k for k in maps if k.startswith("sweep_")]
-    if bands:
-        cols = 4
-        rows = int(np.ceil(len(bands) / cols))
-        fig = Figure(figsize=(3.2 * cols, 2.9 * rows + 0.6), layout="constrained")
-        axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
-        values = np.concatenate([maps[k]["recv"].to_numpy(float) for k in bands])
-        bound = float(np.nanmax(np.abs(values))) or 1.0
-        for ax, key in zip(axes, bands):
-            frame = maps[key]
-            frame.plot(column="recv", ax=ax, cmap="RdBu_r", vmin=-bound, vmax=bound, linewidth=0.05,
-                       edgecolor="0.6", missing_kwds={"color": "0.9"})
-            lo, hi = key[6:].split("_")
-            ax.set_title(f"{int(lo)}–{int(hi)} km", fontsize="small")
-            ax.set_axis_off()
-        for ax in axes[len(bands):]:
-            ax.set_axis_off()
-        note = f"; crossover ≈ {crossover.radius_km:.0f} km" if crossover is not None and np.isfinite(
-            crossover.radius_km) else ""
-        fig.suptitle(f"{tag}Spillover received by distance band (red: spillover, blue: siphon){note}",
-                     fontsize="medium")
-        from matplotlib.cm import ScalarMappable
-        from matplotlib.colors import Normalize
-
-        fig.colorbar(ScalarMappable(Normalize(-bound, bound), "RdBu_r"), ax=list(axes), shrink=0.6,
-                     label="spillover received")
-        written += save_figure(fig, folder / "sweep_bands_recv", formats=("png",))
-    return written
-
-
-def _choropleth(ax, frame, column: str, classes: int) -> None:  # noqa: ANN001
-    """Classes by mapclassify: natural breaks for signed effects split at zero, quantiles otherwise."""
-    import mapclassify
-    from matplotlib.patches import Patch
-
-    values = frame[column].to_numpy(float)
-    ok = np.isfinite(values)
-    neg, pos = values[ok & (values < 0)], values[ok & (values > 0)]
-    half = max(1, classes // 2)
-    breaks: list[float] = []
-    if len(neg) >= 2:
-        breaks += list(-mapclassify.FisherJenks(-neg, k=min(half, len(np.unique(neg)))).bins[::-1][1:]) + [0.0]
-    elif len(neg):
-        breaks += [0.0]
-    if len(pos) >= 2:
-        breaks += list(mapclassify.FisherJenks(pos, k=min(half, len(np.unique(pos)))).bins)
-    elif len(pos):
-        breaks += [float(pos.max())]
-    breaks = sorted(set(breaks))
-    if not breaks or breaks[-1] < np.nanmax(values):
-        breaks.append(float(np.nanmax(values)))
-    lower = float(np.nanmin(values))
-    edges = [lower, *breaks]
-    import matplotlib
-
-    cmap = matplotlib.colormaps["RdBu_r"]
-    bound = max(abs(edges[0]), abs(edges[-1])) or 1.0
-    centres = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
-    colors = [cmap(0.5 + 0.5 * c / bound) for c in centres]
-    index = np.searchsorted(breaks, values, side="left")
-    facecolors = [colors[min(i, len(colors) - 1)] if np.isfinite(v) else (0.9, 0.9, 0.9, 1) for i, v in
-                  zip(index, values)]
-    frame.plot(ax=ax, color=facecolors, linewidth=0.05, edgecolor="0.6")
-    handles = [Patch(facecolor=c, edgecolor="0.6", label=f"{a:.3g} to {b:.3g}") for c, a, b in
-               zip(colors, edges[:-1], edges[1:])]
-    ax.legend(handles=handles, loc="lower left", fontsize="x-small", frameon=False, title=column,
-              title_fontsize="small")
-    ax.set_axis_off()
-
-
-def write_report(stage: Path, written: list[Path], headline: dict, config) -> Path:  # noqa: ANN001
-    """A static HTML page linking every output, with the headline numbers, plots and maps."""
+    Returns
+    -------
+    Path
+        ``stage / "report.html"``.
+    """
     import jinja2
 
-    rel = [p.relative_to(stage).as_posix() for p in written if Path(p).is_file()]
-    images = [r for r in rel if r.endswith(".png")]
-    import pandas as pd
+    from spillmap._pubtable import NUMBER_RULE
+    from spillmap._report_sections import build_sections, config_table, summary_sentences
 
-    tables = {}
-    sweep_cols = ["band", "mean_neighbours", "islands", "rho", "indirect_estimate", "indirect_ci95_low",
-                  "indirect_ci95_high", "in_crossover"]
-    for name, cols in (("did/did_baseline.csv", None), ("sdid/sdm_did_effects.csv", None),
-                       ("sweep/sweep.csv", sweep_cols)):
-        path = stage / name
-        if path.exists():
-            frame = pd.read_csv(path)
-            frame = frame[[c for c in cols if c in frame]] if cols else frame
-            tables[name] = frame.to_html(index=False, float_format=lambda v: f"{v:.4f}", border=0)
-    env = jinja2.Environment(autoescape=True)  # absent sections (e.g. no DID chain) render as nothing
+    rel = [p.relative_to(stage).as_posix() for p in written if Path(p).is_file()]
+    sections = build_sections(stage, rel, headline)
+    when = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    env = jinja2.Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
     html = env.from_string(_TEMPLATE).render(
-        headline=headline, images=images, files=rel, tables=tables, synthetic=headline.get("synthetic"),
-        config=json.dumps(config.to_dict(), ensure_ascii=False, indent=2),
+        version=_version("spillmap") or "unknown", date=when.strftime("%Y-%m-%d %H:%M UTC"),
+        source=config.source.name if config.source else None, synthetic=headline.get("synthetic"),
+        summary=summary_sentences(sections), sections=sections, files=rel, config=config_table(config),
+        number_rule=NUMBER_RULE,
     )
     target = stage / "report.html"
     with atomic_path(target) as tmp:
@@ -169,7 +90,9 @@ def write_manifest(stage: Path, written: list[Path], config, inputs) -> Path:  #
     }
     target = stage / "manifest.json"
     with atomic_path(target) as tmp:
-        tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        from spillmap._json import dumps
+
+        tmp.write_text(dumps(manifest), encoding="utf-8")
     return target
 
 
@@ -189,34 +112,104 @@ def _version(name: str) -> str | None:
 
 
 _TEMPLATE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>spillmap report</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>spillmap report{% if synthetic %} (SYNTHETIC DATA){% endif %}</title>
 <style>
-body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-.synthetic{background:#fff3cd;border:1px solid #e0c36b;padding:.6em 1em;font-weight:600}
-table{border-collapse:collapse;font-size:.9em}td,th{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:right}
-img{max-width:100%;border:1px solid #eee;margin:.5em 0}figure{margin:1em 0}code,pre{background:#f6f6f6}
-.headline{font-size:1.1em}
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:1080px;margin:1.5em auto 4em;padding:0 1.2em;
+color:#222;line-height:1.45}
+h1{margin-bottom:.1em}h2{margin-top:2em;border-bottom:1px solid #ccc;padding-bottom:.2em}
+section{scroll-margin-top:1em}
+.meta{color:#555;margin-top:0}
+.synthetic{background:#fff3cd;border:2px solid #d39e00;border-left-width:8px;padding:.7em 1em;margin:1em 0}
+.synthetic strong{color:#8a5a00;font-size:1.1em}
+.summary{background:#f3f6fa;border:1px solid #d5deea;padding:.2em 1.2em .4em;margin-top:1em}.summary h2{margin-top:.4em}
+.summary li{margin:.3em 0}
+nav ol{columns:2;margin:.3em 0}
+figure.exhibit{margin:1.6em 0}
+.exhibit-title{font-weight:600;margin:0 0 .3em}.exhibit-title .label{color:#1f4e79}
+.caption{margin:.2em 0 .6em}
+img{max-width:min(100%,780px);border:1px solid #e5e5e5}figure.wide img{max-width:100%}
+table{border-collapse:collapse;font-variant-numeric:tabular-nums;font-size:.92em;margin:.3em 0}
+th,td{padding:.15em .9em}
+table.esttab{border-top:2px solid #222;border-bottom:2px solid #222}
+table.esttab thead th{border-bottom:1px solid #222;text-align:center}
+table.esttab td{text-align:center}
+table.esttab tbody th{text-align:left;font-weight:normal}
+table.esttab tr.se td{color:#555;padding-bottom:.45em}
+table.esttab tr.se+tr.stat th,table.esttab tr.se+tr.stat td{border-top:1px solid #222}
+table.plain{border-top:2px solid #222;border-bottom:2px solid #222}
+table.plain thead th{border-bottom:1px solid #222;text-align:right}
+table.plain thead th:first-child,table.plain tbody th{text-align:left;font-weight:normal}
+table.plain td{text-align:right}
+table.plain tr.stat th,table.plain tr.stat td{border-top:1px solid #222}
+.note{font-size:.85em;color:#555;margin:.1em 0}
+.config{display:grid;grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:.4em 1.4em;align-items:start}
+.config table{width:100%;font-size:.85em}.config caption{text-align:left;font-weight:600;padding:.2em 0}
+.config th{text-align:left;font-weight:normal;color:#444;width:45%}.config td{word-break:break-all}
+.config tr{border-bottom:1px solid #eee}.config tr.set td,.config tr.set th{background:#fff3cd;font-weight:600}
+.files{columns:3;font-size:.88em;padding-left:1.2em}
 </style></head><body>
+{% macro render(t) %}
+<table class="{{ 'esttab' if t.rows and t.rows[0].kind == 'coef' else 'plain' }}">
+<thead><tr><th>{{ t.stub }}</th>{% for h in t.header %}<th>{{ h }}</th>{% endfor %}</tr></thead>
+<tbody>
+{% for r in t.rows %}
+<tr class="{{ r.kind }}"><th scope="row">{{ r.label }}</th>
+{%- if r.cells|length == 1 and t.header|length > 1 %}<td colspan="{{ t.header|length }}">{{ r.cells[0] }}</td>
+{%- else %}{% for c in r.cells %}<td>{{ c }}</td>{% endfor %}{% endif %}</tr>
+{% endfor %}
+</tbody></table>
+{% for n in t.notes %}<p class="note">{{ n }}</p>
+{% endfor %}
+{% endmacro %}
+<header>
 <h1>spillmap report</h1>
-{% if synthetic %}<p class="synthetic">{{ synthetic.note }} True effects: direct {{ synthetic.effect }};
-spillover {{ synthetic.near }} per {{ synthetic.ring_km or "" }} km ring within {{ synthetic.near_km }} km;
-siphon {{ synthetic.far }} per ring within {{ synthetic.near_km }}–{{ synthetic.far_km }} km; zero beyond.</p>{% endif %}
-<h2>Headline</h2>
-<ul class="headline">
-{% if headline.did %}<li>TWFE DID: {{ "%.4f"|format(headline.did.baseline.estimate) }}
- (se {{ "%.4f"|format(headline.did.baseline.se) }}){% if headline.did.placebo %}; placebo p = {{ "%.3f"|format(headline.did.placebo.p_value) }}{% endif %}</li>{% endif %}
-{% if headline.sdid %}<li>Spatial Durbin DID:
-{% for kind, v in headline.sdid.items() %}{{ kind }} {{ "%.4f"|format(v.estimate) }} [{{ "%.4f"|format(v.ci_low) }}, {{ "%.4f"|format(v.ci_high) }}]{% if not loop.last %}; {% endif %}{% endfor %}</li>{% endif %}
-{% if headline.sweep %}<li>Siphon radius: {{ headline.sweep.statement }}</li>{% endif %}
-<li>Maps show the cities treated in {{ headline.map_year }}.</li>
-</ul>
-{% for name, table in tables.items() %}<h3>{{ name }}</h3>{{ table|safe }}{% endfor %}
-<h2>Figures and maps</h2>
-{% for img in images %}<figure><img src="{{ img }}" alt="{{ img }}"><figcaption><a href="{{ img }}">{{ img }}</a></figcaption></figure>{% endfor %}
-<h2>Files</h2>
-{% if "spillmap.gpkg" in files %}<p>Open <a href="spillmap.gpkg">spillmap.gpkg</a> in QGIS: each layer opens with its stored graduated style
-(red: spillover, blue: siphon, grey: about zero).</p>{% endif %}
-<ul>{% for f in files %}<li><a href="{{ f }}">{{ f }}</a></li>{% endfor %}</ul>
-<h2>Configuration</h2><pre>{{ config }}</pre>
+<p class="meta">spillmap {{ version }} · run {{ date }} · configuration: {{ source or "built in (no config file)" }} ·
+<a href="manifest.json">manifest.json</a> (package versions, seeds, input and output hashes)</p>
+</header>
+{% if synthetic %}
+<div class="synthetic" role="note"><strong>SYNTHETIC DATA</strong> —
+{{ synthetic.note|replace("SYNTHETIC DATA:", "")|trim }}<br>
+True effects: direct {{ synthetic.effect }}; spillover {{ synthetic.near }} per {{ "%g"|format(synthetic.ring_km) ~ " km " if synthetic.ring_km }}ring
+within {{ "%g"|format(synthetic.near_km) }} km; siphon {{ synthetic.far }} per ring within
+{{ "%g"|format(synthetic.near_km) }}–{{ "%g"|format(synthetic.far_km) }} km; zero beyond.</div>
+{% endif %}
+{% if summary %}
+<section id="summary" class="summary"><h2>Key results</h2>
+<ul>{% for s in summary %}<li>{{ s }}</li>{% endfor %}</ul></section>
+{% endif %}
+<nav><h2>Contents</h2><ol>
+{% for s in sections %}<li><a href="#{{ s.id }}">{{ s.title }}</a></li>
+{% endfor %}<li><a href="#files">Files</a></li><li><a href="#configuration">Configuration</a></li></ol>
+<p class="note">{{ number_rule }}</p></nav>
+{% for s in sections %}
+<section id="{{ s.id }}"><h2>{{ loop.index }}. {{ s.title }}</h2>
+{% for t in s.intro %}<p>{{ t }}</p>
+{% endfor %}
+{% for e in s.exhibits %}
+<figure class="exhibit {{ e.kind }}{{ ' wide' if e.wide }}" id="{{ e.kind }}-{{ e.number }}">
+<p class="exhibit-title"><span class="label">{{ e.label }}.</span> {{ e.title }}</p>
+<p class="caption">{{ e.sentences|join(" ") }}</p>
+{% if e.table %}{{ render(e.table) }}{% else %}<a href="{{ e.src }}"><img src="{{ e.src }}" alt="{{ e.label }}: {{ e.title }}"></a>
+<p class="note">File: <a href="{{ e.src }}">{{ e.src }}</a></p>{% endif %}
+</figure>
+{% endfor %}
+</section>
+{% endfor %}
+<section id="files"><h2>Files</h2>
+<p>Every file this run wrote; <a href="manifest.json">manifest.json</a> lists their SHA-256 hashes.</p>
+<ul class="files">{% for f in files %}<li><a href="{{ f }}">{{ f }}</a></li>{% endfor %}<li><a href="manifest.json">manifest.json</a></li></ul>
+</section>
+<section id="configuration"><h2>Configuration</h2>
+<p>Every key of the run configuration{% if source %} ({{ source }}){% endif %}; highlighted values are set by this run
+(they differ from the defaults), “–” is unset.</p>
+<div class="config">
+{% for section, rows in config %}
+<table><caption>[{{ section }}]</caption>
+{% for key, value, changed in rows %}<tr{% if changed %} class="set"{% endif %}><th>{{ key }}</th><td>{{ value }}</td></tr>
+{% endfor %}</table>
+{% endfor %}
+</div></section>
 </body></html>
 """

@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+
+#: A small synthetic ``spillmap run`` with every step on, heterogeneity, mediation and moderation included.
+SMALL_RUN = """
+[models]
+placebo = 20
+effects_draws = 200
+bootstrap = 40
+groups = ["region"]
+mediators = ["x1"]
+moderator = "x2"
+
+[sweep]
+max_km = 300.0
+
+[output]
+seed = 3
+workers = 0
+"""
+
 
 def grid_layer(n: int = 3, *, lon0: float = 110.0, lat0: float = 30.0, crs: str | None = "EPSG:4326") -> gpd.GeoDataFrame:
     """n×n one-degree cells; ids 'g00'..; names 格0..; row-major from the south-west."""
@@ -43,3 +64,18 @@ def city_points() -> gpd.GeoDataFrame:
         ),
         crs="EPSG:4326",
     )
+
+
+@pytest.fixture(scope="session")
+def synthetic_run(tmp_path_factory):
+    """:data:`SMALL_RUN` run once per session: (config file, output folder, headline from ``--json``)."""
+    from typer.testing import CliRunner
+
+    from spillmap.cli import app
+
+    folder = tmp_path_factory.mktemp("synthetic_run")
+    config = folder / "c.toml"
+    config.write_text(SMALL_RUN, encoding="utf-8")
+    result = CliRunner().invoke(app, ["run", str(config), "--out", str(folder / "out"), "--json"])
+    assert result.exit_code == 0, result.output
+    return config, folder / "out", json.loads(result.stdout)

@@ -7,7 +7,12 @@ the styled GeoPackage (effects, weights summary, one layer per sweep band,
 each with its default style in layer_styles), Shapefile, GeoJSON, GeoTIFF,
 choropleths, report.html linking them and manifest.json (versions, config,
 seed, input hashes); the per-city effects average to the SDM-DID's direct
-effect; the same seed gives the same tables byte for byte. A user's layer
+effect; the maps are of the cities treated by the last treatment year (2016),
+every stored style and its QML say SYNTHETIC and name what the value is and
+its unit, the effects layer stores one style per effect (received first, as
+default) with the "not significant" rule, the weights summary (every city
+links to every other) one rule "366", and the band styles share classes set by
+the bands in the crossover search; the same seed gives the same tables byte for byte. A user's layer
 and panel run too. Bad input (wrong id field, panel units not in the layer,
 unknown config key, an output folder that cannot be created) gives one
 message, exit 1, and leaves nothing in the output folder.
@@ -83,11 +88,8 @@ def test_config_paths_resolve_against_file(tmp_path):
     assert cfg["models"]["placebo"] == 500 and not cfg.synthetic
 
 
-def test_run_synthetic_outputs(runner, tmp_path):
-    out = tmp_path / "out"
-    result = runner.invoke(app, ["run", str(_write(tmp_path / "c.toml", SMALL)), "--out", str(out), "--json"])
-    assert result.exit_code == 0, result.output
-    headline = json.loads(result.stdout)
+def test_run_synthetic_outputs(synthetic_run):
+    _, out, headline = synthetic_run  # conftest.SMALL_RUN, run once per session (tests/test_report.py reads it too)
     assert headline["synthetic"]["note"].startswith("SYNTHETIC DATA")
     assert headline["sweep"]["kind"] == "crossing"
     files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
@@ -99,9 +101,20 @@ def test_run_synthetic_outputs(runner, tmp_path):
     layers = [name for name, _ in pyogrio.list_layers(out / "spillmap.gpkg")]
     assert {"effects", "weights_summary", "sweep_0050_0100", "sweep_0250_0300"} <= set(layers)
     with sqlite3.connect(out / "spillmap.gpkg") as con:
-        styled = dict(con.execute("select f_table_name, useAsDefault from layer_styles").fetchall())
-    assert set(styled) == {"effects", "weights_summary", *(n for n in layers if n.startswith("sweep_"))}
-    assert set(styled.values()) == {1}
+        rows = con.execute("select f_table_name, styleName, useAsDefault, description, styleQML "
+                           "from layer_styles order by id").fetchall()
+    defaults = {name: qml for name, _, default, _, qml in rows if default}
+    assert set(defaults) == {"effects", "weights_summary", *(n for n in layers if n.startswith("sweep_"))}
+    assert len(rows) == len(defaults) + 2  # own and emitted effects: further styles of 'effects'
+    assert all(name.startswith("SYNTHETIC ") and desc.startswith("SYNTHETIC DATA — ") and "SYNTHETIC DATA — " in qml
+               for _, name, _, desc, qml in rows)
+    assert headline["map_year"] == 2016  # the last pilot batch, not the panel's last year
+    title = "SYNTHETIC DATA — spillover received from cities treated by 2016, change in y"
+    effects_rows = [(name, default, desc) for table, name, default, desc, _ in rows if table == "effects"]
+    assert effects_rows[0] == ("SYNTHETIC recv (main W)", 1, title)
+    assert f'label="{title}"' in defaults["effects"] and "not significant (95 % interval includes 0)" in defaults["effects"]
+    assert defaults["weights_summary"].count("<rule ") == 2 and 'label="366"' in defaults["weights_summary"]
+    _check_band_styles(out, defaults)
     effects = pyogrio.read_dataframe(out / "spillmap.gpkg", layer="effects")
     assert len(effects) == 367 and {"own", "recv", "emit", "own_lo", "recv_hi", "first_yr"} <= set(effects.columns)
     direct = headline["sdid"]["direct"]["estimate"]
@@ -112,6 +125,27 @@ def test_run_synthetic_outputs(runner, tmp_path):
     assert manifest["seeds"]["output.seed"] == 3 and manifest["packages"]["numpy"]
     assert manifest["config"]["models"]["placebo"] == 20 and len(manifest["inputs"]["layer (shipped)"]["sha256"]) == 64
     assert manifest["outputs"]["did/did_baseline.csv"]
+
+
+def _check_band_styles(out, defaults) -> None:
+    """Every band's QML has the same rules, set by the bands in the crossover search."""
+    import pandas as pd
+
+    from spillmap.maps import effect_style
+    from spillmap.sweep import band_key
+    from spillmap.models import Band
+
+    table = pd.read_csv(out / "sweep" / "sweep.csv")
+    keys = {band_key(Band(*map(float, b.split("-")))): bool(u) for b, u in zip(table["band"], table["in_crossover"])}
+    assert not keys["sweep_0000_0050"] and sum(keys.values()) >= 3  # a sparse first band, left out of the search
+    bands = {k: pyogrio.read_dataframe(out / "spillmap.gpkg", layer=k) for k in keys}
+    searched = pd.concat([bands[k] for k, used in keys.items() if used])
+    expected = effect_style(searched, "recv", year=2016, outcome="y", synthetic=True, classes=7, name="x",
+                            cover=pd.concat(bands.values()))
+    for key in keys:
+        rules = defaults[key].split("<symbols>")[0]
+        assert all(f'label="{label}"' in rules for label, _ in expected.legend()), key
+        assert rules.count("<rule ") == len(expected.legend()) + 1
 
 
 def test_same_seed_same_tables(runner, tmp_path):
@@ -180,6 +214,9 @@ def test_run_user_layer_and_panel(runner, user_files):
     assert headline["synthetic"] is None and "did" not in headline
     effects = pyogrio.read_dataframe(out / "spillmap.gpkg", layer="effects")
     assert len(effects) == 117 and "SYNTHETIC" not in (out / "report.html").read_text(encoding="utf-8")
+    with sqlite3.connect(out / "spillmap.gpkg") as con:
+        stored = con.execute("select styleName || description || styleQML from layer_styles").fetchall()
+    assert stored and not any("SYNTHETIC" in text for (text,) in stored)
 
 
 @pytest.mark.parametrize(
