@@ -347,6 +347,10 @@ def unit_effects(
         for start in range(0, len(sample), chunk):
             part = slice(start, start + chunk)
             samples[:, part, :] = _combine(h_of(rho[part]), beta[part], kappa[part])
+        # a spillover that is structurally zero at the estimate (no path to a treated unit, an island) is zero
+        # in every draw: the interpolated routes would leave ~1e-16 noise there, a standard error of rounding
+        for k in (1, 2):
+            samples[k][:, h0[k] == 0.0] = 0.0
     logger.debug("unit_effects(%s): %d draws by the %s route", variable, len(sample), route)
     return UnitEffectsResult(
         ids=ids, variable=variable, model=result.model, treated=d, own=own, received=received,

@@ -11,7 +11,7 @@ import json
 import math
 from typing import Any
 
-__all__ = ["SIGNIFICANT_DIGITS", "dumps", "plain"]
+__all__ = ["SIGNIFICANT_DIGITS", "dumps", "plain", "round_frame"]
 
 #: Significant digits of every number spillmap writes (tables use ``%.10g`` too).
 SIGNIFICANT_DIGITS = 10
@@ -50,3 +50,20 @@ def plain(value: Any) -> Any:
 def dumps(obj: Any) -> str:
     """Indented UTF-8 JSON of ``obj`` with every number at 10 significant digits."""
     return json.dumps(plain(obj), ensure_ascii=False, indent=2, allow_nan=False)
+
+
+def round_frame(frame, digits: int = SIGNIFICANT_DIGITS):  # noqa: ANN001, ANN201 - DataFrame in, DataFrame out
+    """A copy of ``frame`` with every float column at ``digits`` significant digits (as the CSV writes them).
+
+    Used for what is stored in binary form (Parquet, GIS layers), so that those
+    hold the same numbers as the tables and the same bytes from run to run.
+    """
+    import numpy as np
+    import pandas as pd
+
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_float_dtype(out[col]) and not isinstance(out[col].dtype, pd.api.extensions.ExtensionDtype):
+            values = out[col].to_numpy(dtype=float)
+            out[col] = np.array([float(f"{v:.{digits}g}") if math.isfinite(v) else v for v in values])
+    return out
