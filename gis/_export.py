@@ -21,6 +21,7 @@ import re
 import shutil
 import sqlite3
 import tempfile
+import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -62,7 +63,7 @@ _RESERVED_PREFIXES = ("gpkg_", "rtree_", "sqlite_")
 #: Largest GeoTIFF written (pixels); 1e8 float32 pixels are 400 MB before compression.
 _MAX_PIXELS = 100_000_000
 _DBF_NAME_BYTES = 10
-_STALE_SIDECARS = (".prj", ".cpg", ".qix", ".sbn", ".sbx")
+_STALE_SIDECARS = (".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd")
 
 
 def write_styled_geopackage(
@@ -71,6 +72,8 @@ def write_styled_geopackage(
     styles: Mapping[str, LayerStyle | Sequence[LayerStyle]] | None = None,
     *,
     version: GpkgVersion = "1.2",
+    label: str | None = None,
+    description: str | None = None,
 ) -> Path:
     """Write several layers to one GeoPackage, with QGIS default styles.
 
@@ -92,6 +95,10 @@ def write_styled_geopackage(
     version
         GeoPackage version. 1.2 because QGIS 3.22 only partly reads 1.4,
         which current GDAL writes by default.
+    label, description
+        Shown by QGIS as each layer's title (``<layer> — <label>``, e.g.
+        ``effects — SYNTHETIC DATA``) and abstract: ``gpkg_contents``
+        ``identifier`` and ``description``.
 
     Returns
     -------
@@ -137,10 +144,13 @@ def write_styled_geopackage(
             _write(frame, tmp, f"layer '{name}' of '{target}'", layer=name, driver="GPKG", **options)
         if styles:
             _insert_styles(tmp, {name: (stack, kinds[name]) for name, stack in styles.items()})
+        if label or description:
+            _describe_layers(tmp, list(layers), label, description)
     return target
 
 
-def write_shapefile(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> dict[str, str]:
+def write_shapefile(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, label: str | None = None,
+                    description: str | None = None) -> dict[str, str]:
     """Write an ESRI Shapefile in UTF-8, with field names cut to the 10 bytes ``.dbf`` allows.
 
     Names that fit are kept; longer ones are truncated (at a character
@@ -152,8 +162,10 @@ def write_shapefile(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> dict
 
     All files (``.shp``, ``.shx``, ``.dbf``, ``.prj``, ``.cpg`` and the CSV)
     are written to a temporary folder beside the target and then moved into
-    place, ``.shp`` last; stale ``.prj``/``.cpg``/index files of an older
-    Shapefile with the same name are removed.
+    place, ``.shp`` last; stale ``.prj``/``.cpg``/``.qmd``/index files of an
+    older Shapefile with the same name are removed. ``label``/``description``
+    go into a ``.qmd`` sidecar, QGIS's layer metadata (title
+    ``<stem> — <label>`` and abstract).
 
     Returns
     -------
@@ -176,6 +188,8 @@ def write_shapefile(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> dict
         shp = staging / target.name
         _write(frame, shp, f"'{target}'", driver="ESRI Shapefile", encoding="UTF-8")
         shp.with_suffix(".cpg").write_text("UTF-8", encoding="ascii")
+        if label or description:
+            _write_qmd(shp.with_suffix(".qmd"), target.stem, label, description)
         with open(staging / f"{target.stem}_fields.csv", "w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out)
             writer.writerow(["field", "shapefile_field"])
@@ -193,11 +207,14 @@ def write_shapefile(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> dict
     return fields
 
 
-def write_geojson(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
+def write_geojson(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, label: str | None = None,
+                  description: str | None = None) -> Path:
     """Write RFC 7946 GeoJSON: longitude/latitude on WGS 84 (EPSG:4326), 7 decimals.
 
     The layer is reprojected from its CRS; GDAL's ``RFC7946=YES`` also winds
     polygons counter-clockwise and splits geometries on the antimeridian.
+    The layer's name is the file's stem; ``label``/``description`` go into
+    its ``description`` member and a ``.qmd`` sidecar (QGIS's layer metadata).
 
     Raises
     ------
@@ -216,7 +233,9 @@ def write_geojson(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str]) -> Path:
     frame = gdf.to_crs(4326)
     with atomic_path(target) as tmp:
         # the layer name is the file's stem (GDAL would store the temporary file's name)
-        _write(frame, tmp, f"'{target}'", driver="GeoJSON", layer=target.stem, layer_options={"RFC7946": "YES"})
+        options = {"RFC7946": "YES", **({"DESCRIPTION": _title(None, label, description)} if label or description else {})}
+        _write(frame, tmp, f"'{target}'", driver="GeoJSON", layer=target.stem, layer_options=options)
+    _sidecar_qmd(target, label, description)
     return target
 
 
@@ -229,6 +248,8 @@ def write_geotiff(
     crs: Any = None,
     nodata: float = -9999.0,
     all_touched: bool = False,
+    label: str | None = None,
+    description: str | None = None,
 ) -> Path:
     """Rasterise a numeric column to a one-band float32 GeoTIFF (deflate-compressed).
 
@@ -257,6 +278,8 @@ def write_geotiff(
         Value of empty pixels; must not occur in ``column``.
     all_touched
         Burn every pixel a geometry touches, not only those whose centre it covers.
+    label, description
+        Stored as the TIFF's ``ImageDescription`` and in a ``.qmd`` sidecar (QGIS's layer metadata).
 
     Returns
     -------
@@ -316,7 +339,48 @@ def write_geotiff(
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(band, 1)
             dst.set_band_description(1, column)
+            if label or description:
+                dst.update_tags(TIFFTAG_IMAGEDESCRIPTION=_title(None, label, description))
+    _sidecar_qmd(target, label, description)
     return target
+
+
+def _title(name: str | None, label: str | None, description: str | None) -> str:
+    """``name — label`` (what QGIS lists as the layer's title), or the description when no name is given."""
+    if name is None:
+        return " — ".join(t for t in (label, description) if t)
+    return f"{name} — {label}" if label else name
+
+
+def _describe_layers(gpkg: Path, names: list[str], label: str | None, description: str | None) -> None:
+    """Set each layer's ``gpkg_contents`` identifier (QGIS: title) and description (QGIS: abstract)."""
+    with contextlib.closing(sqlite3.connect(gpkg)) as db, db:
+        for name in names:
+            db.execute("UPDATE gpkg_contents SET identifier = ?, description = ? WHERE table_name = ?",
+                       (_title(name, label, None), description or "", name))
+
+
+def _write_qmd(path: Path, name: str, label: str | None, description: str | None) -> None:
+    """A QGIS layer-metadata sidecar (``.qmd``, read as the layer's default metadata): title and abstract."""
+    root = ET.Element("qgis", version="3.22.16-Białowieża")
+    for tag, text in (("identifier", name), ("parentidentifier", ""), ("language", ""), ("type", "dataset"),
+                      ("title", _title(name, label, None)), ("abstract", description or "")):
+        ET.SubElement(root, tag).text = text
+    for tag in ("links", "keywords", "fees", "encoding", "crs", "extent"):
+        ET.SubElement(root, tag)
+    path.write_text("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+                    + ET.tostring(root, encoding="unicode") + "\n", encoding="utf-8")
+
+
+def _sidecar_qmd(target: Path, label: str | None, description: str | None) -> None:
+    """Write ``target``'s ``.qmd`` atomically when labelled, else remove a stale one."""
+    qmd = target.with_suffix(".qmd")
+    if not (label or description):
+        with contextlib.suppress(FileNotFoundError):
+            qmd.unlink()
+        return
+    with atomic_path(qmd) as tmp:
+        _write_qmd(tmp, target.stem, label, description)
 
 
 def _target(path: str | os.PathLike[str], suffixes: tuple[str, ...], what: str) -> Path:

@@ -127,7 +127,8 @@ def save_figure(fig, path: str | os.PathLike[str], formats: Sequence[str] = ("pn
                 synthetic: bool = False) -> list[Path]:
     """Save ``fig`` as each format beside ``path`` (suffix replaced), atomically.
 
-    ``synthetic=True`` puts the SYNTHETIC banner on the figure first (see :func:`label_synthetic`).
+    ``synthetic=True`` puts the SYNTHETIC banner on the figure first (see :func:`label_synthetic`)
+    and the same words into the file's metadata (PNG ``Description``, SVG/PDF ``Title``).
 
     The same figure gives the same bytes in every run: SVG ids come from a fixed
     salt instead of a random one and no creation date is stored (PNG and PDF
@@ -142,7 +143,9 @@ def save_figure(fig, path: str | os.PathLike[str], formats: Sequence[str] = ("pn
     written = []
     for fmt in formats:
         target = Path(path).with_suffix(f".{fmt}")
-        metadata = {"Date": None} if fmt in ("svg", "pdf") else None
+        metadata = {"Date": None} if fmt in ("svg", "pdf") else {}
+        if synthetic and fmt in ("png", "svg", "pdf"):  # also in the file's metadata (PNG: a tEXt chunk)
+            metadata["Description" if fmt == "png" else "Title"] = SYNTHETIC_TITLE
         with atomic_path(target) as tmp, matplotlib.rc_context({"svg.hashsalt": "spillmap"}):
             fig.savefig(tmp, format=fmt, dpi=150, metadata=metadata)
         written.append(target)

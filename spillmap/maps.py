@@ -259,7 +259,7 @@ def choropleths(
             shown = _draw(ax, main, style, layout, inset_label=True)
             ax.set_title(synthetic_title(_heading(style.column, main, year), synthetic), fontsize="medium")
             _legend(fig, style, shown)
-            written += save_figure(fig, folder / f"effects_{style.column}", formats=("png",))
+            written += save_figure(fig, folder / f"effects_{style.column}", formats=("png",), synthetic=synthetic)
     bands = [k for k in maps if k.startswith("sweep_") and k in styles]
     if bands:
         written += _band_figure(maps, styles, bands, folder, synthetic=synthetic, year=year, layout=layout,
@@ -325,7 +325,7 @@ def _band_figure(
                                  "search", synthetic), fontsize="medium")
     style = _stack(styles[bands[0]])[0]
     _legend(fig, style, shown)
-    return save_figure(fig, folder / f"sweep_bands_{style.column}", formats=("png",))
+    return save_figure(fig, folder / f"sweep_bands_{style.column}", formats=("png",), synthetic=synthetic)
 
 
 def _draw(ax: Axes, frame: gpd.GeoDataFrame, style: LayerStyle, layout: ChinaLayout | None, *,

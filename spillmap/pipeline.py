@@ -11,8 +11,9 @@ import pandas as pd
 
 from spillmap._files import atomic_path, prepare_folder
 from spillmap._json import dumps
+from spillmap._tables import write_csv
 from spillmap.errors import IslandWarning, PilotMatchWarning
-from spillmap.policy import CSV_FLOAT
+from spillmap.synthetic import SYNTHETIC_NOTE
 
 __all__ = ["run_demo", "ring_table"]
 
@@ -68,7 +69,8 @@ def run_demo(out: str | os.PathLike[str], *, band_km: float = 50.0, max_km: floa
 
     projected = projected.assign(first_year=pilots.years.to_numpy())
     written = [
-        gis.write_layer(projected, folder / "layer.gpkg", layer="units"),
+        gis.write_styled_geopackage(folder / "layer.gpkg", {"units": projected}, label="SYNTHETIC DATA",
+                                    description=SYNTHETIC_NOTE),  # the demo's treatment layer, part of a synthetic run
         sw.write_weights(graph, folder / "weights_inverse.npz"),
         sw.write_weights(graph, folder / "weights_inverse.gwt"),
     ]
@@ -83,8 +85,9 @@ def run_demo(out: str | os.PathLike[str], *, band_km: float = 50.0, max_km: floa
         "weights": summary.to_dict(),
         "rings": rings.drop(columns="islands").to_dict(orient="records"),
     }
+    report["synthetic"] = {"note": SYNTHETIC_NOTE}
     written.append(_write_text(folder / "weights_summary.json", dumps(report)))
-    written.append(_write_text(folder / "rings.csv", rings.to_csv(index=False, float_format=CSV_FLOAT)))
+    written.append(write_csv(rings, folder / "rings.csv", note=SYNTHETIC_NOTE))
     return written
 
 

@@ -129,7 +129,7 @@ def write_unmatched_pilots(inputs: PolicyInputs, stage: Path, final: Path) -> li
     table = inputs.unmatched_pilots
     if table is None or not len(table):
         return []
-    target = write_csv(table, stage / UNMATCHED_PILOTS)
+    target = write_csv(table, stage / UNMATCHED_PILOTS, note=inputs.synthetic.get("note") if inputs.synthetic else None)
     n = len(table)
     text_cols = [c for c in table.columns
                  if not pd.api.types.is_numeric_dtype(table[c]) and c not in ("unmatched_unit", "reason")]

@@ -46,7 +46,13 @@ def run_analysis(
     """
     from spillmap import gis
     from spillmap import weights as sw
-    from spillmap.policy import map_year, run_did, run_sdid, treated_in, write_unmatched_pilots
+    from spillmap.policy import (
+        map_year,
+        run_did,
+        run_sdid,
+        treated_in,
+        write_unmatched_pilots,
+    )
     from spillmap.sweep import panel_layer, run_sweep
 
     say = step or (lambda _msg: None)
@@ -117,7 +123,7 @@ def run_analysis(
         layers, styles, maps = _map_layers(
             projected, layer_id, name_col, graph, dist, sdid_fit, sweep_result, inputs, treated, year, config, seed,
         )
-        written += _export(layers, styles, stage, config)
+        written += _export(layers, styles, stage, config, note=inputs.synthetic.get("note") if inputs.synthetic else None)
         say("maps and report")
         from spillmap.maps import choropleths
         from spillmap.report import write_manifest, write_report
@@ -217,9 +223,9 @@ def _main_weights(sw, dist, wcfg):  # noqa: ANN001, ANN202
 def _map_layers(projected, layer_id, name_col, graph, dist, sdid_fit, sweep_result, inputs, treated, year, config, seed):  # noqa: ANN001, ANN202, PLR0913
     """Layers, their QGIS styles (one per effect column for ``effects``, ``map_column``'s first) and the
     frames drawn as PNG maps; titles name the cities treated by ``year`` and the outcome's unit."""
+    from spillmap._json import round_frame
     from spillmap.gis import graduated_style
     from spillmap.maps import effect_style, style_name, synthetic_title
-    from spillmap._json import round_frame
     from spillmap.models import unit_effects
 
     classes = config["output"]["classes"]
@@ -266,26 +272,31 @@ def _map_layers(projected, layer_id, name_col, graph, dist, sdid_fit, sweep_resu
     return layers, styles, maps
 
 
-def _export(layers: dict, styles: dict, stage: Path, config: RunConfig) -> list[Path]:
+def _export(layers: dict, styles: dict, stage: Path, config: RunConfig, note: str | None = None) -> list[Path]:
+    """Write the map layers; ``note`` (synthetic runs) labels every layer SYNTHETIC DATA in QGIS."""
     from spillmap import gis
 
+    label = {"label": "SYNTHETIC DATA", "description": note} if note else {}
     formats = config["output"]["formats"]
     written = []
     if "gpkg" in formats:
-        written.append(gis.write_styled_geopackage(stage / "spillmap.gpkg", layers, styles))
+        written.append(gis.write_styled_geopackage(stage / "spillmap.gpkg", layers, styles, **label))
     main = layers.get("effects")
     if main is not None:
         if "shp" in formats:
             shp = stage / "shapefile" / "effects.shp"
             shp.parent.mkdir(exist_ok=True)
-            gis.write_shapefile(main, shp)
+            gis.write_shapefile(main, shp, **label)
             written += sorted(shp.parent.iterdir())
         if "geojson" in formats:
-            written.append(gis.write_geojson(main, stage / "effects.geojson"))
+            written.append(gis.write_geojson(main, stage / "effects.geojson", **label))
+            written += [p for p in [stage / "effects.qmd"] if p.exists()]
         if "tif" in formats:
             column = config["output"]["map_column"]
-            written.append(gis.write_geotiff(main, column, stage / f"effects_{column}.tif",
+            tif = stage / f"effects_{column}.tif"
+            written.append(gis.write_geotiff(main, column, tif,
                                              resolution=config["output"]["geotiff_resolution_m"],
                                              nodata=config["output"]["geotiff_nodata"],
-                                             crs=config["output"]["geotiff_crs"]))
+                                             crs=config["output"]["geotiff_crs"], **label))
+            written += [p for p in [tif.with_suffix(".qmd")] if p.exists()]
     return written

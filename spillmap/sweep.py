@@ -235,4 +235,5 @@ def _write_band_layers(result, inputs, dist, layer, layer_id, name_col, stage, m
     treated = treated_in(inputs, year, base[layer_id].tolist())
     lays, styles = band_layers(result, base, layer_id, inputs, dist, treated, draws=draws, seed=seed, alpha=alpha,
                                year=year)
-    return gis.write_styled_geopackage(stage / "sweep_bands.gpkg", lays, styles)
+    label = {"label": "SYNTHETIC DATA", "description": inputs.synthetic["note"]} if inputs.synthetic else {}
+    return gis.write_styled_geopackage(stage / "sweep_bands.gpkg", lays, styles, **label)

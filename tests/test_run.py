@@ -32,6 +32,8 @@ from spillmap import gis
 from spillmap.cli import app
 from spillmap.config import ConfigError, load_config
 
+from .synthetic_label import label_report
+
 from .models.sweep_data import siphon_panel
 
 SMALL = """
@@ -217,6 +219,8 @@ def test_run_user_layer_and_panel(runner, user_files):
     with sqlite3.connect(out / "spillmap.gpkg") as con:
         stored = con.execute("select styleName || description || styleQML from layer_styles").fetchall()
     assert stored and not any("SYNTHETIC" in text for (text,) in stored)
+    labelled = [name for name, has in label_report(out).items() if has]
+    assert not labelled, f"real-data outputs labelled SYNTHETIC: {labelled}"
 
 
 @pytest.mark.parametrize(

@@ -276,3 +276,45 @@ def test_geotiff_opens_with_values(report):
     tif = report["geotiff"]
     assert tif["valid"] and tif["crs"] == "EPSG:32649"
     assert tif["samples"] == [-4.0]  # the south-west cell's centre, burned with its effect
+
+
+LABEL_PROBE = r'''
+import json, os, sys
+
+from qgis.core import QgsApplication, QgsRasterLayer, QgsVectorLayer
+
+job = json.load(open(sys.argv[1], encoding="utf-8"))
+app = QgsApplication([], False)
+app.initQgis()
+out = {}
+gpkg = QgsVectorLayer(job["gpkg"] + "|layername=effects", "effects", "ogr")
+out["gpkg"] = [gpkg.isValid(), gpkg.metadata().title(), gpkg.metadata().abstract()]
+shp = QgsVectorLayer(job["shp"], "effects", "ogr")
+_, loaded = shp.loadDefaultMetadata()  # what QGIS does with a file layer's .qmd
+out["shp"] = [shp.isValid() and loaded, shp.metadata().title(), shp.metadata().abstract()]
+geojson = QgsVectorLayer(job["geojson"], "effects", "ogr")
+out["geojson"] = [geojson.isValid(), geojson.metadata().abstract()]
+tif = QgsRasterLayer(job["tif"], "tif", "gdal")
+out["tif"] = [tif.isValid(), "SYNTHETIC DATA" in tif.htmlMetadata()]
+print(job["mark"] + json.dumps(out), flush=True)
+os._exit(0)
+'''
+
+
+def test_synthetic_label_as_qgis_shows_it(qgis_env, synthetic_run, tmp_path):
+    """A synthetic run's layers: QGIS lists them with a SYNTHETIC title or abstract (Layer Properties ▸ Information)."""
+    _, out, _ = synthetic_run
+    script, job = tmp_path / "probe.py", tmp_path / "job.json"
+    script.write_text(LABEL_PROBE, encoding="utf-8")
+    job.write_text(json.dumps({"gpkg": str(out / "spillmap.gpkg"), "shp": str(out / "shapefile" / "effects.shp"),
+                               "geojson": str(out / "effects.geojson"), "tif": str(out / "effects_recv.tif"),
+                               "mark": REPORT_MARK}), encoding="utf-8")
+    run = subprocess.run([QGIS_PYTHON, str(script), str(job)], env=qgis_env, capture_output=True, text=True,
+                         timeout=TIMEOUT_S)
+    lines = [line for line in run.stdout.splitlines() if line.startswith(REPORT_MARK)]
+    assert run.returncode == 0 and lines, run.stderr[-3000:]
+    seen = json.loads(lines[-1][len(REPORT_MARK):])
+    assert seen["gpkg"][:2] == [True, "effects — SYNTHETIC DATA"] and seen["gpkg"][2].startswith("SYNTHETIC DATA")
+    assert seen["shp"][:2] == [True, "effects — SYNTHETIC DATA"] and seen["shp"][2].startswith("SYNTHETIC DATA")
+    assert seen["geojson"][0] and "SYNTHETIC DATA" in seen["geojson"][1]
+    assert seen["tif"] == [True, True]
