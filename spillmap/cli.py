@@ -611,6 +611,11 @@ def demo(
 
         config = default_config()
         config["models"]["placebo"] = placebo
+        # the study's whole chain on the synthetic panel: heterogeneity by region, mechanism and moderation
+        # through the controls (the synthetic outcome has none: the tables show what "no effect" looks like)
+        config["models"]["groups"] = ["region"]
+        config["models"]["mediators"] = ["x1"]
+        config["models"]["moderator"] = "x2"
         config["output"]["seed"] = seed
         config["sweep"]["band_km"], config["sweep"]["max_km"] = band_km, max_km
         _run(config, out, extras=lambda stage: run_demo(stage, band_km=band_km, max_km=max_km), title="spillmap demo")
