@@ -66,8 +66,9 @@ def figures(monkeypatch):
     """Figures choropleths saves, by file stem (nothing is written)."""
     saved: dict[str, Figure] = {}
 
-    def capture(fig, path, formats=("png",)):
+    def capture(fig, path, formats=("png",), *, synthetic=False):
         saved[path.name] = fig
+        fig.synthetic_flag = synthetic
         return [path.with_suffix(".png")]
 
     monkeypatch.setattr("spillmap.models._plots.save_figure", capture)
@@ -112,6 +113,7 @@ def test_figure_titles_legend_and_synthetic(effects, figures, tmp_path):
     assert [t.get_text() for t in legend.get_texts()] == [label for label, _ in style.legend()] + ["no data"]
     own = figures["effects_own"].axes[0].get_title()
     assert own.startswith(SYNTHETIC_TAG) and "treated by" not in own  # own effects do not depend on treatment
+    assert all(fig.synthetic_flag for fig in figures.values())  # the label goes into the PNG's metadata too
 
 
 def test_real_data_never_says_synthetic(effects, figures, tmp_path):
@@ -121,7 +123,7 @@ def test_real_data_never_says_synthetic(effects, figures, tmp_path):
     choropleths({"effects": effects}, {"effects": style}, tmp_path, synthetic=False, year=2016)
     fig = figures["effects_recv"]
     texts = [fig.axes[0].get_title(), fig.legends[0].get_title().get_text()]
-    assert not any("SYNTHETIC" in t for t in texts)
+    assert not any("SYNTHETIC" in t for t in texts) and not fig.synthetic_flag
 
 
 def test_constant_column_draws_one_legend_entry(effects, figures, tmp_path):
