@@ -28,7 +28,7 @@ import scipy.sparse as sp
 from libpysal.graph import Graph
 
 from spillmap.models import fit_spatial_panel, prepare_weights
-from spillmap.models._weights import _PREPARED
+from spillmap.models.panel._weights import _PREPARED
 
 
 def simulate(graph: Graph, t: int, k: int, seed: int, rho: float = 0.4) -> pd.DataFrame:

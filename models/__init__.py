@@ -1,4 +1,9 @@
-"""Fixed-effects spatial panel estimators (spillmap.models).
+"""Estimators (spillmap.models), one sub-package per concern; every public name is re-exported here.
+
+- ``panel/``: fixed-effects spatial panel ML (SAR, SEM, SDM, SDEM, SLX), effects, LM tests;
+- ``did/``: policy evaluation without spatial terms (treatment, TWFE, event studies, robust
+  estimators, Bacon, placebo, heterogeneity, mediation, moderation, entropy index);
+- ``spatial_did/``: spatial Durbin DID, distance-band sweep and crossover, per-city effects.
 
 :func:`fit_spatial_panel` fits SAR, SEM, SDM, SDEM and SLX models with unit,
 time or two-way fixed effects by concentrated maximum likelihood, with the
@@ -8,33 +13,61 @@ delta-method inference. :func:`prepare_weights` decomposes a weights matrix
 once so that sweeps and placebo runs refit cheaply.
 """
 
-from ._bacon import BaconResult, bacon_decomposition
-from ._crossover import Crossover, crossover
-from ._did import DIDResult, EstimatorComparison, EventStudyResult, compare_estimators, event_study, fit_did
-from ._effects import EffectsResult
-from ._fe import FixedEffects
-from ._index import EntropyIndexResult, entropy_index
-from ._lm import panel_lm_tests
-from ._mechanism import (
+from spillmap.models.did import (
+    BaconResult,
+    DIDResult,
     DifferenceTest,
+    EntropyIndexResult,
+    EstimatorComparison,
+    EventStudyResult,
     HeterogeneityResult,
-    baseline_groups,
     MediationResult,
     ModerationResult,
+    PlaceboResult,
+    TreatmentPanel,
+    TreatmentReport,
+    assign_treatment,
+    bacon_decomposition,
+    baseline_groups,
+    compare_estimators,
+    entropy_index,
+    event_study,
+    fit_did,
     heterogeneity,
     mediation,
     moderation,
+    placebo_test,
 )
-from ._ml import Model
-from ._panel import PanelData, panel_arrays, parse_formula
-from ._placebo import PlaceboResult, placebo_test
-from ._sdid import SDMDiDResult, SpatialEventStudyResult, fit_sdm_did, spatial_event_study
-from ._sweep import Band, SweepResult, distance_bands, distance_sweep
-from ._treatment import TreatmentPanel, TreatmentReport, assign_treatment
-from ._unit_effects import UnitEffectsResult, UnitEffectsSummary, unit_effects
-from ._results import SpatialPanelResult, Summary, TestResult
-from ._weights import PreparedWeights, prepare_weights
-from .api import fit_spatial_panel
+from spillmap.models.panel import (
+    EffectsResult,
+    FixedEffects,
+    Model,
+    PanelData,
+    PreparedWeights,
+    SpatialPanelResult,
+    Summary,
+    TestResult,
+    fit_spatial_panel,
+    panel_arrays,
+    panel_lm_tests,
+    parse_formula,
+    prepare_weights,
+)
+from spillmap.models.spatial_did import (
+    Band,
+    Crossover,
+    SDMDiDResult,
+    SpatialEventStudyResult,
+    SweepResult,
+    UnitEffectsResult,
+    UnitEffectsSummary,
+    crossover,
+    distance_bands,
+    distance_sweep,
+    fit_sdm_did,
+    spatial_event_study,
+    unit_effects,
+)
 
 __all__ = [
     "fit_spatial_panel",

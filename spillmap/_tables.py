@@ -95,7 +95,7 @@ def write_table(
     ``csv`` puts a fuller table (e.g. every column) in the CSV than in the printed formats;
     ``note`` (the synthetic-data note) labels every file as the module docstring says.
     """
-    from spillmap.models._results import frame_to_markdown
+    from spillmap.models._format import frame_to_markdown
 
     md = frame_to_markdown(frame, digits) + "\n"
     tex = frame.to_latex(index=False, float_format=f"%.{digits}f")

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from spillmap.gis import LayerStyle
-    from spillmap.models._crossover import Crossover
+    from spillmap.models.spatial_did._crossover import Crossover
 
 __all__ = [
     "choropleths", "effect_style", "effect_title", "synthetic_title", "style_name", "band_label", "facecolors",

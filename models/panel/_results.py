@@ -1,0 +1,346 @@
+"""Result objects of spatial panel fits: tidy tables, summaries, exports, tests."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from spillmap.errors import EstimationError
+
+from spillmap.models._format import frame_to_markdown
+from spillmap.models.panel._effects import EffectsMethod, EffectsResult, compute_effects
+from spillmap.models.panel._weights import PreparedWeights
+
+__all__ = ["SpatialPanelResult", "Summary", "TestResult", "frame_to_markdown"]
+
+_MODEL_NAMES = {
+    "sar": "Spatial autoregressive (SAR) model",
+    "sem": "Spatial error (SEM) model",
+    "sdm": "Spatial Durbin (SDM) model",
+    "sdem": "Spatial Durbin error (SDEM) model",
+    "slx": "Spatially lagged X (SLX) model",
+}
+_FE_NAMES = {"unit": "unit (individual)", "time": "time", "twoways": "unit and time (two-way)"}
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """A test statistic with its degrees of freedom and p-value."""
+
+    name: str
+    statistic: float
+    df: int
+    p_value: float
+
+    def __str__(self) -> str:
+        return f"{self.name}: chi2({self.df}) = {self.statistic:.4f}, p = {self.p_value:.4g}"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Printable summary; ``str()`` gives text, notebooks render ``_repr_html_``."""
+
+    header: list[tuple[str, str]]
+    table: pd.DataFrame
+    title: str
+
+    def as_text(self) -> str:
+        width = 78
+        lines = [self.title, "=" * width]
+        half = (len(self.header) + 1) // 2
+        left, right = self.header[:half], self.header[half:]
+        for k in range(half):
+            a = f"{left[k][0]:<22}{left[k][1]:>15}"
+            b = f"{right[k][0]:<22}{right[k][1]:>15}" if k < len(right) else ""
+            lines.append(f"{a}    {b}".rstrip())
+        lines.append("-" * width)
+        lines.append(f"{'':<18}{'coef':>11}{'std.err':>11}{'z':>9}{'P>|z|':>8}{'[95% conf.':>11}{'int.]':>10}")
+        group = None
+        for (grp, name), row in self.table.iterrows():
+            if grp != group:
+                lines.append(f"{grp}")
+                group = grp
+            lines.append(
+                f"  {name[:16]:<16}{row['coef']:>11.6f}{row['se']:>11.6f}{row['z']:>9.2f}"
+                f"{row['p_value']:>8.3f}{row['ci_low']:>11.6f}{row['ci_high']:>10.6f}"
+            )
+        lines.append("=" * width)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.as_text()
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in self.header)
+        return f"<h4>{self.title}</h4><table>{head}</table>" + self.table.to_html(float_format=lambda v: f"{v:.6f}")
+
+
+@dataclass(frozen=True, eq=False)
+class SpatialPanelResult:
+    """A fitted fixed-effects spatial panel model.
+
+    Attributes
+    ----------
+    model, fe, lee_yu, bias_corrected, engine
+        What was fitted and how.
+    y_name, x_names, durbin
+        Outcome, regressors, and the regressors whose spatial lag W·x enters.
+    params, vcov
+        Estimates [β, θ (``W·x``), ``rho``/``lambda``, ``sigma2``] and their
+        covariance from the analytic information matrix.
+    loglik
+        Maximised log-likelihood, constants included.
+    n_units, n_periods, n_obs
+        N, T and the effective sample size (NT, or (N−1)(T−1) under Lee–Yu
+        with two-way effects).
+    r2_within
+        1 − e'e / y~'y~ on the within-transformed outcome.
+    """
+
+    model: str
+    fe: str
+    lee_yu: bool
+    bias_corrected: bool
+    engine: str
+    y_name: str
+    x_names: tuple[str, ...]
+    durbin: tuple[str, ...]
+    params: pd.Series
+    vcov: pd.DataFrame
+    loglik: float
+    n_units: int
+    n_periods: int
+    n_obs: int
+    r2_within: float
+    ids: np.ndarray = field(repr=False)
+    periods: np.ndarray = field(repr=False)
+    residual_array: np.ndarray = field(repr=False)
+    weights: PreparedWeights = field(repr=False)
+
+    # ----------------------------------------------------------- accessors
+    @cached_property
+    def residuals(self) -> pd.DataFrame:
+        """Within-transformed residuals, periods × units."""
+        return pd.DataFrame(
+            self.residual_array,
+            index=pd.Index(self.periods, name="period"),
+            columns=pd.Index(self.ids, name="unit"),
+        )
+
+    @property
+    def rho(self) -> float:
+        """Spatial autoregressive parameter ρ (lag models) or λ (error models)."""
+        for name in ("rho", "lambda"):
+            if name in self.params.index:
+                return float(self.params[name])
+        return float("nan")
+
+    @property
+    def sigma2(self) -> float:
+        return float(self.params["sigma2"])
+
+    @property
+    def n_params(self) -> int:
+        return len(self.params)
+
+    @property
+    def aic(self) -> float:
+        return -2.0 * self.loglik + 2.0 * self.n_params
+
+    @property
+    def bic(self) -> float:
+        return -2.0 * self.loglik + self.n_params * math.log(self.n_obs)
+
+    @cached_property
+    def _tidy(self) -> pd.DataFrame:
+        se = np.sqrt(np.clip(np.diag(self.vcov.to_numpy()), 0.0, None))
+        coef = self.params.to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(se > 0, coef / se, np.nan)
+        crit = stats.norm.ppf(0.975)
+        return pd.DataFrame(
+            {
+                "coef": coef,
+                "se": se,
+                "z": z,
+                "p_value": 2 * stats.norm.sf(np.abs(z)),
+                "ci_low": coef - crit * se,
+                "ci_high": coef + crit * se,
+            },
+            index=pd.Index(self.params.index, name="term"),
+        )
+
+    def tidy(self) -> pd.DataFrame:
+        """One row per parameter: coef, se, z, p_value, ci_low, ci_high (95 %)."""
+        return self._tidy.copy()
+
+    def coef(self) -> pd.Series:
+        return self._tidy["coef"].copy()
+
+    def se(self) -> pd.Series:
+        return self._tidy["se"].copy()
+
+    def pvalue(self) -> pd.Series:
+        return self._tidy["p_value"].copy()
+
+    # --------------------------------------------------------------- output
+    def _grouped(self) -> pd.DataFrame:
+        def group(term: str) -> str:
+            if term in ("rho", "lambda"):
+                return "Spatial"
+            if term == "sigma2":
+                return "Variance"
+            return "Wx" if term.startswith("W·") else "Main"
+
+        tidy = self.tidy()
+        tidy.index = pd.MultiIndex.from_tuples([(group(t), t) for t in tidy.index], names=["group", "term"])
+        return tidy
+
+    def summary(self) -> Summary:
+        """Coefficient table grouped as Stata ``xsmle`` prints it (Main, Wx, Spatial, Variance)."""
+        approach = "Lee–Yu b.c." if self.bias_corrected else "Lee–Yu" if self.lee_yu else "direct"
+        header = [
+            ("Model:", self.model.upper()),
+            ("Fixed effects:", self.fe),
+            ("Approach:", approach),
+            ("Engine:", self.engine),
+            ("Units (N):", str(self.n_units)),
+            ("Periods (T):", str(self.n_periods)),
+            ("Observations:", str(self.n_units * self.n_periods)),
+            ("Effective obs.:", str(self.n_obs)),
+            ("Log-likelihood:", f"{self.loglik:.4f}"),
+            ("AIC:", f"{self.aic:.4f}"),
+            ("BIC:", f"{self.bic:.4f}"),
+            ("R² within:", f"{self.r2_within:.4f}"),
+        ]
+        title = f"{_MODEL_NAMES[self.model]}, {_FE_NAMES[self.fe]} fixed effects — {self.y_name}"
+        return Summary(header=header, table=self._grouped(), title=title)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The tidy table (alias of :meth:`tidy`)."""
+        return self.tidy()
+
+    def to_markdown(self, digits: int = 4) -> str:
+        return frame_to_markdown(self.tidy().reset_index(), digits)
+
+    def to_latex(self, digits: int = 4) -> str:
+        return self.tidy().reset_index().to_latex(index=False, float_format=f"%.{digits}f")
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready dict of the fit (coefficients, standard errors, fit statistics)."""
+        tidy = self.tidy()
+        return {
+            "model": self.model,
+            "fe": self.fe,
+            "lee_yu": self.lee_yu,
+            "bias_corrected": self.bias_corrected,
+            "engine": self.engine,
+            "y": self.y_name,
+            "n_units": self.n_units,
+            "n_periods": self.n_periods,
+            "n_obs": self.n_obs,
+            "coefficients": {t: _finite(v) for t, v in tidy["coef"].items()},
+            "std_errors": {t: _finite(v) for t, v in tidy["se"].items()},
+            "p_values": {t: _finite(v) for t, v in tidy["p_value"].items()},
+            "rho": _finite(self.rho),
+            "sigma2": self.sigma2,
+            "loglik": self.loglik,
+            "aic": self.aic,
+            "bic": self.bic,
+            "r2_within": self.r2_within,
+        }
+
+    # -------------------------------------------------------------- effects
+    def effects(
+        self,
+        draws: int = 1000,
+        *,
+        seed: int | np.random.Generator | None = None,
+        method: EffectsMethod = "simulation",
+    ) -> EffectsResult:
+        """Average direct, indirect and total effects of every regressor.
+
+        Estimates are exact at the parameter estimates; their standard errors
+        and 95 % intervals come from ``draws`` simulated parameter vectors
+        (``method="simulation"``, seedable) or the delta method.
+        """
+        from spillmap.models._threads import blas_threads
+
+        keep = [t for t in self.params.index if t != "sigma2"]
+        with blas_threads(self.weights.n):
+            return self._effects(keep, draws, seed, method)
+
+    def _effects(self, keep, draws, seed, method) -> EffectsResult:  # noqa: ANN001
+        return compute_effects(
+            model=self.model,
+            names=list(self.x_names),
+            params=self.params[keep].to_numpy(),
+            vcov=self.vcov.loc[keep, keep].to_numpy(),
+            durbin_idx=tuple(self.x_names.index(d) for d in self.durbin),
+            w=self.weights,
+            method=method,
+            draws=draws,
+            seed=seed,
+        )
+
+    def multipliers(self, variable: str) -> pd.DataFrame:
+        """N×N effects of ``variable``: row i, column j = ∂y_i/∂x_j (ids label both axes)."""
+        if variable not in self.x_names:
+            raise EstimationError(f"'{variable}' is not a regressor; choose one of {', '.join(self.x_names)}.")
+        beta = float(self.params[variable])
+        theta = float(self.params.get(f"W·{variable}", 0.0))
+        if self.model in ("sar", "sdm"):
+            matrix = self.weights.multiplier(self.rho, beta, theta)
+        else:
+            matrix = beta * np.eye(self.weights.n) + theta * self.weights.matrix.toarray()
+        return pd.DataFrame(matrix, index=pd.Index(self.ids, name="unit"), columns=pd.Index(self.ids, name="source"))
+
+    # ---------------------------------------------------------------- tests
+    def wald_test(self, terms: list[str] | None = None) -> TestResult:
+        """Wald test that ``terms`` are jointly zero (default: all W·x, i.e. SDM → SAR)."""
+        terms = terms or [t for t in self.params.index if t.startswith("W·")]
+        if not terms:
+            raise EstimationError("This model has no W·x terms to test.")
+        b = self.params[terms].to_numpy()
+        v = self.vcov.loc[terms, terms].to_numpy()
+        stat = float(b @ np.linalg.solve(v, b))
+        return TestResult(f"Wald {' = '.join(terms)} = 0", stat, len(terms), float(stats.chi2.sf(stat, len(terms))))
+
+    def wald_common_factor(self) -> TestResult:
+        """Wald test of θ = −ρβ (SDM → SEM), delta method on the non-linear restriction."""
+        if self.model != "sdm":
+            raise EstimationError("The common-factor test needs an SDM fit.")
+        names = [n for n in self.x_names if f"W·{n}" in self.params.index]
+        rho = self.rho
+        g = np.array([self.params[f"W·{n}"] + rho * self.params[n] for n in names])
+        cols = list(self.params.index)
+        jac = np.zeros((len(names), len(cols)))
+        for r, n in enumerate(names):
+            jac[r, cols.index(f"W·{n}")] = 1.0
+            jac[r, cols.index(n)] = rho
+            jac[r, cols.index("rho")] = self.params[n]
+        v = jac @ self.vcov.to_numpy() @ jac.T
+        stat = float(g @ np.linalg.solve(v, g))
+        return TestResult("Wald θ = −ρβ (SDM → SEM)", stat, len(names), float(stats.chi2.sf(stat, len(names))))
+
+    def lr_test(self, restricted: "SpatialPanelResult") -> TestResult:
+        """Likelihood-ratio test of a nested ``restricted`` fit (e.g. SAR or SEM inside this SDM)."""
+        if (restricted.n_obs, restricted.fe, restricted.lee_yu) != (self.n_obs, self.fe, self.lee_yu):
+            raise EstimationError("LR tests need fits on the same panel with the same fixed effects and approach.")
+        df = self.n_params - restricted.n_params
+        if df <= 0:
+            raise EstimationError("The restricted model must have fewer parameters than this one.")
+        stat = 2.0 * (self.loglik - restricted.loglik)
+        return TestResult(
+            f"LR {self.model.upper()} vs {restricted.model.upper()}", stat, df, float(stats.chi2.sf(stat, df))
+        )
+
+
+def _finite(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None

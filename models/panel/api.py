@@ -1,0 +1,179 @@
+"""Public entry point: fit a fixed-effects spatial panel model from a long DataFrame."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import pandas as pd
+
+from spillmap.errors import EstimationError, PanelShapeError
+from spillmap.gis._validate import format_ids
+
+from spillmap.models.panel._fe import FixedEffects
+from spillmap.models.panel._ml import DURBIN_MODELS, Model, RawFit, fit_panel
+from spillmap.models.panel._panel import PanelData, panel_arrays, parse_formula
+from spillmap.models.panel._results import SpatialPanelResult
+from spillmap.models._threads import blas_threads
+from spillmap.models.panel._weights import LogdetMethod, PreparedWeights, prepare_weights
+
+__all__ = ["fit_spatial_panel", "Engine"]
+
+Engine = Literal["native", "spreg"]
+_MODELS = ("sar", "sem", "sdm", "sdem", "slx")
+_FES = ("unit", "time", "twoways")
+
+
+def fit_spatial_panel(
+    data: pd.DataFrame,
+    formula: str | None = None,
+    *,
+    id_col: str,
+    time_col: str,
+    weights: object,
+    y: str | None = None,
+    x: Sequence[str] | None = None,
+    model: Model = "sdm",
+    fe: FixedEffects = "twoways",
+    lee_yu: bool | None = None,
+    bias_correction: bool = False,
+    durbin: Literal["all"] | Sequence[str] = "all",
+    engine: Engine = "native",
+    row_standardize: bool = True,
+    logdet: LogdetMethod = "auto",
+) -> SpatialPanelResult:
+    """Fit a SAR, SEM, SDM, SDEM or SLX panel model with fixed effects by maximum likelihood.
+
+    Parameters
+    ----------
+    data
+        Long panel: one row per unit and period (balanced).
+    formula
+        ``"y ~ x1 + x2"``; or give ``y`` and ``x``. Fixed effects come from ``fe``.
+    id_col, time_col
+        Unit and period columns. Unit ids must match the weights' ids.
+    weights
+        A :class:`libpysal.graph.Graph` (e.g. from :mod:`spillmap.weights`)
+        or :class:`PreparedWeights` from :func:`prepare_weights` (reuse one
+        across many fits: its eigenvalues are computed once).
+    model
+        ``"sar"`` (ρWy), ``"sem"`` (λWu), ``"sdm"`` (ρWy + WXθ),
+        ``"sdem"`` (WXθ + λWu) or ``"slx"`` (WXθ).
+    fe
+        ``"unit"``, ``"time"`` or ``"twoways"`` fixed effects.
+    lee_yu
+        Lee & Yu (2010) transformation approach: (N−1)(T−1) effective
+        observations with two-way effects, σ²·T/(T−1) with unit effects.
+        Default: on for two-way effects, off otherwise.
+    bias_correction
+        Instead of the transformation, apply Lee & Yu's first-order
+        bias-correction formula to the direct estimates (Elhorst's
+        ``bc=1``; SAR/SDM with two-way effects only). Refused, with a
+        message, when it moves ρ out of its stable interval.
+    durbin
+        Regressors whose spatial lag enters SDM/SDEM/SLX: ``"all"`` or names.
+    engine
+        ``"native"`` or ``"spreg"`` (unit fixed effects without Lee–Yu;
+        spreg's ``Panel_FE_Lag``/``Panel_FE_Error``, a reference engine).
+    row_standardize
+        Row-standardise the weights (islands stay zero rows).
+    logdet
+        ``"auto"``, ``"eigen"`` or ``"lu"``: how log|I − ρW| is computed.
+
+    Returns
+    -------
+    SpatialPanelResult
+
+    Raises
+    ------
+    MissingColumnError, PanelShapeError, CollinearityError
+        Bad panel input (the message names the columns, units or periods).
+    EstimationError
+        Invalid options, or an estimate that cannot be returned.
+    """
+    if model not in _MODELS:
+        raise EstimationError(f"model must be one of {', '.join(_MODELS)}, not {model!r}.")
+    if fe not in _FES:
+        raise EstimationError(f"fe must be one of {', '.join(_FES)}, not {fe!r}.")
+    if engine not in ("native", "spreg"):
+        raise EstimationError(f"engine must be 'native' or 'spreg', not {engine!r}.")
+    y_name, x_names = _variables(formula, y, x)
+    use_lee_yu = (fe == "twoways") if lee_yu is None else bool(lee_yu)
+    if bias_correction:
+        use_lee_yu = False
+    durbin_idx = _durbin(durbin, x_names, model)
+    w = prepare_weights(weights, row_standardize=row_standardize, logdet=logdet)
+    panel = panel_arrays(data, id_col=id_col, time_col=time_col, y=y_name, x=x_names, ids=w.ids)
+    with blas_threads(w.n):
+        raw = _fit(panel, w, model, fe, use_lee_yu, durbin_idx, bias_correction, engine)
+    return _result(raw, panel, w, engine)
+
+
+def _fit(panel, w, model, fe, use_lee_yu, durbin_idx, bias_correction, engine) -> RawFit:
+    if engine == "spreg":
+        from spillmap.models.panel._spreg import fit_with_spreg
+
+        if fe != "unit" or use_lee_yu or bias_correction or model == "slx":
+            raise EstimationError(
+                "engine='spreg' supports unit fixed effects without Lee–Yu for SAR, SEM, SDM and SDEM "
+                "(spreg demeans by unit only); use engine='native' for other settings."
+            )
+        return fit_with_spreg(panel, w, model=model, durbin_idx=durbin_idx)
+    return fit_panel(
+        panel, w, model=model, fe=fe, lee_yu=use_lee_yu, durbin_idx=durbin_idx,
+        bias_correction=bias_correction,
+    )
+
+
+def _variables(formula: str | None, y: str | None, x: Sequence[str] | None) -> tuple[str, list[str]]:
+    if formula is not None:
+        if y is not None or x is not None:
+            raise EstimationError("Give either formula= or y= and x=, not both.")
+        return parse_formula(formula)
+    if y is None or not x:
+        raise EstimationError("Give formula='y ~ x1 + x2', or y= and x=.")
+    return y, list(x)
+
+
+def _durbin(durbin: str | Sequence[str], x_names: list[str], model: str) -> tuple[int, ...]:
+    if model not in DURBIN_MODELS:
+        return ()
+    if isinstance(durbin, str):
+        if durbin != "all":
+            durbin = [durbin]
+        else:
+            return tuple(range(len(x_names)))
+    unknown = [d for d in durbin if d not in x_names]
+    if unknown:
+        raise PanelShapeError(
+            f"durbin names {format_ids(unknown)}, which are not regressors ({', '.join(x_names)})."
+        )
+    return tuple(x_names.index(d) for d in durbin)
+
+
+def _result(raw: RawFit, panel: PanelData, w: PreparedWeights, engine: str) -> SpatialPanelResult:
+    names = list(raw.names)
+    y_within = raw.y_within.ravel()
+    resid = raw.residuals.ravel()
+    return SpatialPanelResult(
+        model=raw.model,
+        fe=raw.design.fe,
+        lee_yu=raw.design.lee_yu,
+        bias_corrected=raw.bias_corrected,
+        engine=engine,
+        y_name=panel.y_name,
+        x_names=panel.x_names,
+        durbin=tuple(panel.x_names[k] for k in raw.durbin_idx),
+        params=pd.Series(raw.params, index=names, name="coef"),
+        vcov=pd.DataFrame(raw.vcov, index=names, columns=names),
+        loglik=float(raw.loglik),
+        n_units=panel.n,
+        n_periods=panel.t,
+        n_obs=raw.design.n_obs,
+        r2_within=float(1.0 - resid @ resid / (y_within @ y_within)),
+        ids=panel.ids,
+        periods=panel.periods,
+        residual_array=raw.residuals,
+        weights=w,
+    )
+

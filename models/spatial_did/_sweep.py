@@ -1,0 +1,566 @@
+"""Distance-band sweep of the spatial Durbin DID: where does spillover turn into siphon?
+
+For each band (a ring (d − Δ, d] or a disc (0, d] kilometres) the weights are
+rebuilt from the same pairwise distances, decomposed once, and the SDM-DID
+(two-way effects, Lee–Yu) is refitted; the direct, indirect and total effects
+of the DID dummy come with simulation draws, from which the crossover radius
+(:mod:`._crossover`) gets its interval.
+
+Bands are independent tasks: they run in parallel on Dask (threads of a
+LocalCluster, or an existing scheduler) and each finished band is written to
+an optional cache folder, so an interrupted sweep resumes where it stopped and
+a repeated one costs nothing. Each band's simulation draws use their own
+random stream derived from ``seed`` and the band's bounds, so results do not
+depend on the number of workers, the order in which bands finish, or which
+other bands are swept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from spillmap.errors import SpillmapError
+
+from spillmap.models.spatial_did._crossover import Crossover, crossover
+from spillmap.models.did._treatment import DID
+
+__all__ = ["Band", "BandFit", "SweepResult", "distance_bands", "distance_sweep"]
+
+SweepMode = Literal["ring", "cumulative"]
+BandWeight = Literal["inverse", "binary"]
+_EFFECTS = ("direct", "indirect", "total")
+_CACHE_FORMAT = 1
+
+
+@dataclass(frozen=True, order=True)
+class Band:
+    """One distance band: neighbours ``inner_km < d <= outer_km`` kilometres apart."""
+
+    inner_km: float
+    outer_km: float
+    mode: SweepMode = "ring"
+
+    @property
+    def label(self) -> str:
+        """``"50-100"`` (kilometres)."""
+        return f"{self.inner_km:g}-{self.outer_km:g}"
+
+    @property
+    def position_km(self) -> float:
+        """Where the band sits on the distance axis: a ring's midpoint, a disc's radius (km)."""
+        return (self.inner_km + self.outer_km) / 2 if self.mode == "ring" else self.outer_km
+
+
+def distance_bands(
+    step_km: float = 50.0,
+    max_km: float = 600.0,
+    *,
+    mode: SweepMode = "ring",
+    min_km: float = 0.0,
+) -> tuple[Band, ...]:
+    """Bands of ``step_km`` kilometres from ``min_km`` to ``max_km``.
+
+    ``mode="ring"`` gives (0, 50], (50, 100], …; ``"cumulative"`` gives
+    (0, 50], (0, 100], … (each disc contains the previous ones).
+    """
+    if mode not in ("ring", "cumulative"):
+        raise SpillmapError(f"mode must be 'ring' or 'cumulative', not {mode!r}.")
+    if not (step_km > 0 and max_km > min_km >= 0):
+        raise SpillmapError(
+            f"Bands need step_km > 0 and max_km > min_km >= 0 (kilometres); got step {step_km:g}, "
+            f"min {min_km:g}, max {max_km:g}."
+        )
+    edges = np.arange(min_km + step_km, max_km + step_km * 1e-9, step_km)
+    if not len(edges):
+        raise SpillmapError(f"No band of {step_km:g} km fits between {min_km:g} and {max_km:g} km.")
+    if mode == "ring":
+        return tuple(Band(float(e - step_km), float(e), "ring") for e in edges)
+    return tuple(Band(float(min_km), float(e), "cumulative") for e in edges)
+
+
+@dataclass(frozen=True)
+class BandFit:
+    """What one band's fit keeps: its table row, effect draws and per-unit neighbour counts."""
+
+    band: Band
+    row: dict
+    draws: np.ndarray = field(repr=False)  # (draws, 3): direct, indirect, total of the DID dummy
+    neighbours: np.ndarray = field(repr=False)  # per unit, in the distances' id order
+    error: str | None = None
+    cached: bool = False
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """The SDM-DID re-estimated band by band, with the crossover radius.
+
+    Attributes
+    ----------
+    table
+        One row per band: ``band``, ``inner_km``, ``outer_km``, ``position_km``,
+        ``mean_km`` (link-weighted mean distance of the band's lag, km), links, mean/min/max neighbours, ``islands`` (count) and
+        ``island_ids``, ``rho``/``rho_se``, ``beta_did``/``beta_se`` (own
+        coefficient), ``theta_did``/``theta_se`` (W·DID), and for each of
+        direct, indirect, total: estimate, se and 90 %/95 % simulation
+        intervals; ``loglik``; ``error`` when a band could not be fitted.
+    crossover
+        :class:`Crossover` of the indirect effect.
+    bands
+        The bands in distance order.
+    ids
+        Unit ids (rows of ``neighbours``).
+    neighbours
+        Band label → neighbours per unit (for per-band map layers).
+    fits
+        Band label → :class:`SDMDiDResult` for bands fitted in this call
+        (bands read from the cache carry no fit object).
+    """
+
+    table: pd.DataFrame
+    crossover: Crossover
+    bands: tuple[Band, ...]
+    mode: str
+    weight: str
+    draws: int
+    seed: int
+    ids: np.ndarray = field(repr=False)
+    neighbours: dict[str, np.ndarray] = field(repr=False)
+    effect_draws: dict[str, np.ndarray] = field(repr=False)
+    fits: dict[str, object] = field(repr=False, default_factory=dict)
+    cached_bands: int = 0
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-band table (a copy)."""
+        return self.table.copy()
+
+    def to_dict(self) -> dict[str, object]:
+        """Per-band effects and the crossover, JSON-ready."""
+        cols = ["band", "inner_km", "outer_km", "position_km", "mean_neighbours", "islands", "rho", "theta_did"]
+        rows = []
+        for rec in self.table.to_dict(orient="records"):
+            item = {c: _plain(rec.get(c)) for c in cols}
+            for eff in _EFFECTS:
+                item[eff] = {k: _plain(rec.get(f"{eff}_{k}")) for k in
+                             ("estimate", "se", "ci90_low", "ci90_high", "ci95_low", "ci95_high")}
+            if rec.get("error"):
+                item["error"] = rec["error"]
+            rows.append(item)
+        return {"mode": self.mode, "weight": self.weight, "draws": self.draws, "seed": self.seed,
+                "bands": rows, "crossover": self.crossover.to_dict()}
+
+    def to_markdown(self, digits: int = 4) -> str:
+        from spillmap.models._format import frame_to_markdown
+
+        return frame_to_markdown(self._compact(), digits)
+
+    def to_latex(self, digits: int = 4) -> str:
+        return self._compact().to_latex(index=False, float_format=f"%.{digits}f")
+
+    def _compact(self) -> pd.DataFrame:
+        cols = ["band", "mean_neighbours", "islands", "rho", "theta_did", "direct_estimate", "indirect_estimate",
+                "indirect_se", "indirect_ci95_low", "indirect_ci95_high", "total_estimate"]
+        return self.table[cols]
+
+    def plot(self, ax=None, *, level: float = 0.95, title: str | None = None):  # noqa: ANN001, ANN201
+        """Indirect effect of DID against distance with its interval, zero line and crossover marked."""
+        from spillmap.models._plots import plot_sweep
+
+        return plot_sweep(self, ax=ax, level=level, title=title)
+
+
+def distance_sweep(
+    data: pd.DataFrame,
+    y: str,
+    distances: object,
+    *,
+    id_col: str,
+    time_col: str,
+    treatment: str = DID,
+    controls: Sequence[str] = (),
+    bands: Sequence[Band] | None = None,
+    step_km: float = 50.0,
+    max_km: float = 600.0,
+    mode: SweepMode = "ring",
+    weight: BandWeight = "inverse",
+    alpha: float = 1.0,
+    fe: str = "twoways",
+    lee_yu: bool | None = None,
+    draws: int = 1000,
+    seed: int = 0,
+    levels: Sequence[float] = (0.90, 0.95),
+    min_linked_share: float = 0.5,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    cache_dir: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SweepResult:
+    """Re-estimate the spatial Durbin DID on each distance band and locate the siphon radius.
+
+    Parameters
+    ----------
+    data
+        Long balanced panel with the 0/1 ``treatment`` column (e.g. from
+        :func:`assign_treatment`); not modified.
+    distances
+        :class:`spillmap.gis.PairwiseDistances` of the panel's units
+        (kilometres; computed once, with ``max_km`` at least the last band).
+    bands
+        Explicit bands; by default :func:`distance_bands` (``step_km``,
+        ``max_km``, ``mode``).
+    weight
+        Weight inside a band: ``"inverse"`` (d^−alpha) or ``"binary"``; rows
+        are standardised, islands (units with no neighbour in the band) kept
+        as zero rows and counted.
+    draws, seed
+        Simulation draws of the effects per band and the seed they derive from.
+    levels
+        Interval levels for the effects and the crossover.
+    min_linked_share
+        A band enters the crossover search only if at least this share of
+        units has a neighbour in it (e.g. prefecture seats are rarely within
+        50 km of each other: such a band's indirect effect is an average
+        over mostly empty rows and its sign is noise). Every band stays in
+        the table, with ``in_crossover`` saying which were used.
+    workers, scheduler
+        Dask threads of a LocalCluster (default 2; 0 runs in this process),
+        or the address of a running scheduler.
+    cache_dir
+        Folder for finished bands; a rerun with the same data and options
+        reads them instead of refitting (resume).
+    progress
+        Called as ``progress(done, total)`` while bands finish.
+    """
+    band_list = tuple(sorted(bands)) if bands is not None else distance_bands(step_km, max_km, mode=mode)
+    if not band_list:
+        raise SpillmapError("No distance bands to sweep.")
+    if draws < 2:
+        raise SpillmapError("draws must be at least 2: the intervals come from the simulation draws.")
+    dist_max = getattr(distances, "max_km", None)
+    if dist_max is not None and dist_max < band_list[-1].outer_km:
+        raise SpillmapError(
+            f"The distances were kept only up to {dist_max:g} km but the last band reaches "
+            f"{band_list[-1].outer_km:g} km; compute them with max_km >= {band_list[-1].outer_km:g}."
+        )
+    missing = [c for c in (id_col, time_col, y, treatment, *controls) if c not in data.columns]
+    if missing:
+        from spillmap.errors import MissingColumnError
+
+        raise MissingColumnError(
+            f"The panel has no column(s) {', '.join(map(repr, missing))}; its columns are: "
+            f"{', '.join(map(str, data.columns))}."
+        )
+    ctx = _Context(
+        data=data, y=y, distances=distances, id_col=id_col, time_col=time_col, treatment=treatment,
+        controls=tuple(controls), weight=weight, alpha=alpha, fe=fe,
+        lee_yu=(fe == "twoways") if lee_yu is None else lee_yu, draws=draws, seed=seed, levels=tuple(levels),
+    )
+    cache = _Cache(Path(cache_dir), ctx.key) if cache_dir is not None else None
+    if cache is not None:
+        import dataclasses
+
+        ctx = dataclasses.replace(ctx, eig_dir=cache.folder)
+    fits: dict[Band, BandFit] = {}
+    todo = []
+    for band in band_list:
+        hit = cache.load(band) if cache else None
+        if hit is not None:
+            fits[band] = hit
+        else:
+            todo.append(band)
+    if progress:
+        progress(len(fits), len(band_list))
+    objects: dict[str, object] = {}
+
+    def finished(result: tuple[BandFit, object]) -> None:
+        fit, obj = result
+        fits[fit.band] = fit
+        if obj is not None:
+            objects[fit.band.label] = obj
+        if cache:
+            cache.save(fit)
+        if progress:
+            progress(len(fits), len(band_list))
+
+    from spillmap.errors import IslandWarning, WeightsAssumptionWarning
+
+    # Set once here, not per band: warning filters are process-wide, and per-thread catch_warnings on
+    # Dask threads would race (one band restoring the filters while another still runs).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IslandWarning)
+        warnings.simplefilter("ignore", WeightsAssumptionWarning)  # islands are counted in the table
+        _run_bands(ctx, todo, finished, workers=workers, scheduler=scheduler)
+    ordered = [fits[b] for b in band_list]
+    table = pd.DataFrame([f.row for f in ordered]).reindex(columns=_columns(ctx.levels))
+    effect_draws = {f.band.label: f.draws for f in ordered}
+    linked = 1.0 - table["islands"].to_numpy(float) / len(distances.ids)
+    use = (linked >= min_linked_share) & table["error"].isna().to_numpy()
+    table["linked_share"] = linked
+    table["in_crossover"] = use
+    if not use.any():
+        raise SpillmapError(
+            f"No band could enter the crossover search: every band failed or left more than "
+            f"{1 - min_linked_share:.0%} of the units without a neighbour. Use wider bands or a lower "
+            f"min_linked_share; the band errors are: "
+            + "; ".join(f"{r.band}: {r.error}" for r in table.itertuples() if r.error)
+        )
+    x = np.array([b.position_km for b in band_list])[use]
+    est = table["indirect_estimate"].to_numpy(dtype=float)[use]
+    n_draws = max((len(f.draws) for f in ordered), default=0)
+    curve = np.column_stack([f.draws[:, 1] for f, u in zip(ordered, use) if u]) if n_draws else np.empty((0, 0))
+    bounds = {lev: (table[f"indirect_ci{round(lev * 100)}_low"].to_numpy(float)[use],
+                    table[f"indirect_ci{round(lev * 100)}_high"].to_numpy(float)[use]) for lev in ctx.levels}
+    labels = [b.label for b, u in zip(band_list, use) if u]
+    cross = crossover(x, est, curve, labels=labels, intervals=bounds, levels=ctx.levels)
+    return SweepResult(
+        table=table, crossover=cross, bands=band_list, mode=band_list[0].mode, weight=weight, draws=draws,
+        seed=seed, ids=np.asarray(distances.ids), neighbours={f.band.label: f.neighbours for f in ordered},
+        effect_draws=effect_draws, fits=objects, cached_bands=sum(f.cached for f in ordered),
+    )
+
+
+# ------------------------------------------------------------------ one band
+
+
+@dataclass(frozen=True, eq=False)
+class _Context:
+    data: pd.DataFrame
+    y: str
+    distances: object
+    id_col: str
+    time_col: str
+    treatment: str
+    controls: tuple[str, ...]
+    weight: str
+    alpha: float
+    fe: str
+    lee_yu: bool
+    draws: int
+    seed: int
+    levels: tuple[float, ...]
+    eig_dir: Path | None = None  # where band eigenvalues are kept between sweeps (not part of the key)
+
+    @property
+    def key(self) -> str:
+        """Fingerprint of everything a band's result depends on (data, distances, options, version)."""
+        from spillmap import __version__
+
+        h = hashlib.sha256()
+        cols = [self.id_col, self.time_col, self.y, self.treatment, *self.controls]
+        frame = self.data[cols].sort_values([self.id_col, self.time_col])
+        h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+        d = self.distances
+        for arr in (np.asarray(d.ids).astype(str), d.i, d.j, d.km):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        h.update(json.dumps([cols, self.weight, self.alpha, self.fe, self.lee_yu, self.draws, self.seed,
+                             list(self.levels), __version__, _CACHE_FORMAT]).encode())
+        return h.hexdigest()
+
+
+def _band_seed(seed: int, band: Band) -> np.random.Generator:
+    """A random stream of its own per band: same result whatever else is swept or how it is scheduled."""
+    return np.random.default_rng([int(seed), round(band.inner_km * 1000), round(band.outer_km * 1000),
+                                  0 if band.mode == "ring" else 1])
+
+
+def _fit_band(ctx: _Context, band: Band) -> tuple[BandFit, object]:
+    """One band's SDM-DID, at one BLAS thread whatever the band's size or the scheduler.
+
+    Every band (its eigenvalues included) is computed with the same single BLAS
+    thread, so a band's numbers do not depend on the worker count, on which
+    bands ran beside it or on whether its eigenvalues came from the cache.
+    """
+    from spillmap.models._threads import one_blas_thread
+
+    with one_blas_thread():
+        return _fit_band_body(ctx, band)
+
+
+def _fit_band_body(ctx: _Context, band: Band) -> tuple[BandFit, object]:
+    from spillmap.weights import build_ring
+
+    from spillmap.models.spatial_did._sdid import fit_sdm_did
+    from spillmap.models.panel._weights import prepare_weights
+
+    d = ctx.distances
+    ids = np.asarray(d.ids)
+    keep = (d.km > band.inner_km) & (d.km <= band.outer_km)
+    neighbours = np.bincount(d.i[keep], minlength=len(ids)) + np.bincount(d.j[keep], minlength=len(ids))
+    isolated = np.flatnonzero(neighbours == 0)
+    labels = np.asarray(d.labels)
+    row: dict = {
+        "band": band.label, "inner_km": band.inner_km, "outer_km": band.outer_km, "position_km": band.position_km,
+        "mean_km": _weighted_distance(d, keep, ctx.weight, ctx.alpha), "links": int(keep.sum()), "mean_neighbours": float(neighbours.mean()),
+        "min_neighbours": int(neighbours.min()), "max_neighbours": int(neighbours.max()),
+        "islands": len(isolated), "island_ids": "; ".join(map(str, labels[isolated][:50]))
+        + (f"; … {len(isolated) - 50} more" if len(isolated) > 50 else ""),
+    }
+    empty = np.full((0, 3), np.nan)
+    if not keep.any():
+        return _failed(band, row, neighbours, f"no two units lie {band.inner_km:g}–{band.outer_km:g} km apart"), None
+    try:  # island warnings are silenced by the caller (islands are counted in the table)
+        graph = build_ring(d, band.inner_km, band.outer_km, weight=ctx.weight, alpha=ctx.alpha, islands="keep")
+        w = prepare_weights(graph)
+        _cached_eigenvalues(w, ctx.eig_dir)
+        res = fit_sdm_did(
+            ctx.data, ctx.y, id_col=ctx.id_col, time_col=ctx.time_col, weights=w, treatment=ctx.treatment,
+            controls=ctx.controls, fe=ctx.fe, lee_yu=ctx.lee_yu, draws=ctx.draws, seed=_band_seed(ctx.seed, band),
+        )
+    except SpillmapError as err:
+        return _failed(band, row, neighbours, str(err)), None
+    fit, eff = res.fit, res.effects
+    t = ctx.treatment
+    row.update({
+        "rho": float(fit.rho), "rho_se": float(fit.se()["rho"]),
+        "beta_did": float(fit.params[t]), "beta_se": float(fit.se()[t]),
+        "theta_did": float(fit.params[f"W·{t}"]), "theta_se": float(fit.se()[f"W·{t}"]),
+    })
+    cols = [list(eff.table.index).index((t, e)) for e in _EFFECTS]
+    samples = eff.samples[:, cols] if eff.samples is not None else empty
+    for k, e in enumerate(_EFFECTS):
+        row[f"{e}_estimate"] = eff.estimate(t, e)
+        row[f"{e}_se"] = float(np.std(samples[:, k], ddof=1))
+        for level in ctx.levels:
+            tail = (1 - level) / 2 * 100
+            lo, hi = np.percentile(samples[:, k], [tail, 100 - tail])
+            row[f"{e}_ci{round(level * 100)}_low"], row[f"{e}_ci{round(level * 100)}_high"] = float(lo), float(hi)
+    row.update({"loglik": float(fit.loglik), "rejected_draws": int(eff.rejected_draws), "error": None})
+    return BandFit(band=band, row=row, draws=np.asarray(samples, dtype=float), neighbours=neighbours), res
+
+
+def _cached_eigenvalues(w, folder: Path | None) -> None:  # noqa: ANN001 - PreparedWeights
+    """Read W's eigenvalues from ``folder`` (keyed by W's fingerprint) or compute and keep them there.
+
+    A sweep with another outcome, seed or number of draws reuses the O(N³)
+    decomposition of every band it has seen.
+    """
+    if folder is None or w.logdet_method != "eigen":
+        return
+    path = folder / f"eig_{w.fingerprint[:32]}.npy"
+    if path.exists() and "eigenvalues" not in w.__dict__:
+        try:
+            values = np.load(path, allow_pickle=False)
+            if values.shape == (w.n,):
+                w.__dict__["eigenvalues"] = values  # cached_property slot
+                return
+        except (OSError, ValueError):
+            pass
+    from spillmap._files import atomic_path
+
+    values = w.eigenvalues  # computed now, or earlier in this process
+    if not path.exists():
+        with atomic_path(path) as tmp:
+            np.save(tmp, values)
+
+
+def _columns(levels: Sequence[float]) -> list[str]:
+    cols = ["band", "inner_km", "outer_km", "position_km", "mean_km", "links", "mean_neighbours", "min_neighbours",
+            "max_neighbours", "islands", "island_ids", "rho", "rho_se", "beta_did", "beta_se", "theta_did",
+            "theta_se"]
+    for e in _EFFECTS:
+        cols += [f"{e}_estimate", f"{e}_se"]
+        for level in levels:
+            cols += [f"{e}_ci{round(level * 100)}_low", f"{e}_ci{round(level * 100)}_high"]
+    return cols + ["loglik", "rejected_draws", "error"]
+
+
+def _weighted_distance(d, keep: np.ndarray, weight: str, alpha: float) -> float:  # noqa: ANN001
+    """Distance (km) the band's spatial lag averages over: mean over linked units of Σ_j w_ij d_ij (row-standardised)."""
+    if not keep.any():
+        return float("nan")
+    km = d.km[keep]
+    w = km ** -alpha if weight == "inverse" else np.ones_like(km)
+    i = np.concatenate([d.i[keep], d.j[keep]])  # each pair counts for both of its units
+    w2, km2 = np.concatenate([w, w]), np.concatenate([km, km])
+    n = len(d.ids)
+    rows = np.bincount(i, weights=w2, minlength=n)
+    lagged = np.bincount(i, weights=w2 * km2, minlength=n)
+    linked = rows > 0
+    return float(np.mean(lagged[linked] / rows[linked]))
+
+
+def _failed(band: Band, row: dict, neighbours: np.ndarray, reason: str) -> BandFit:
+    row = dict(row)
+    row["error"] = reason
+    return BandFit(band=band, row=row, draws=np.full((0, 3), np.nan), neighbours=neighbours, error=reason)
+
+
+def _run_bands(ctx: _Context, bands: list[Band], finished: Callable, *, workers: int | None,
+               scheduler: str | None) -> None:
+    if not bands:
+        return
+    if workers == 0 or (len(bands) == 1 and scheduler is None):
+        for band in bands:
+            finished(_fit_band(ctx, band))
+        return
+    from distributed import as_completed
+
+    from spillmap.models._dask import dask_client
+    from spillmap.models._threads import one_blas_thread
+
+    # In-process threads: the limit is set here, in the caller's thread (OpenBLAS may ignore a limit set
+    # from a worker thread once the caller has set and restored one); the bands' own entries only count.
+    hold = one_blas_thread() if scheduler is None else contextlib.nullcontext()
+    with hold, dask_client(scheduler, workers) as client:
+        shared = client.scatter(ctx, broadcast=True)
+        # the widest bands (most links) first, so the slowest tasks do not finish last
+        order = sorted(bands, key=lambda b: -(b.outer_km - b.inner_km) * b.outer_km)
+        futures = [client.submit(_fit_band, shared, band, pure=False) for band in order]
+        for future in as_completed(futures):
+            finished(future.result())
+
+
+# ------------------------------------------------------------------- cache
+
+
+class _Cache:
+    """One ``.npz`` per finished band, named by band and the sweep's fingerprint; written atomically."""
+
+    def __init__(self, folder: Path, key: str) -> None:
+        self.folder, self.key = folder, key
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise SpillmapError(f"Cannot create the sweep cache folder '{folder}': {err.strerror}.") from None
+
+    def path(self, band: Band) -> Path:
+        return self.folder / f"band_{band.mode}_{band.label}_{self.key[:20]}.npz"
+
+    def load(self, band: Band) -> BandFit | None:
+        path = self.path(band)
+        if not path.exists():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(str(z["meta"]))
+                if meta.get("key") != self.key:
+                    return None
+                return BandFit(band=band, row=meta["row"], draws=z["draws"], neighbours=z["neighbours"],
+                               error=meta["row"].get("error"), cached=True)
+        except (OSError, ValueError, KeyError):
+            return None  # unreadable (e.g. an older format): refit and overwrite
+
+    def save(self, fit: BandFit) -> None:
+        from spillmap._files import atomic_path
+
+        meta = json.dumps({"key": self.key, "row": {k: _plain(v) for k, v in fit.row.items()}})
+        with atomic_path(self.path(fit.band)) as tmp:
+            np.savez(tmp, meta=np.array(meta), draws=fit.draws, neighbours=fit.neighbours)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
