@@ -1,10 +1,10 @@
 """``spillmap zonal``: raster covariates per unit (e.g. night lights) as a panel file.
 
 :func:`run_zonal` is the library glue (read, compute, merge, write; no
-printing). :func:`zonal` is the typer command; ``cli.py`` registers it with
-``app.command()(zonal)``. Heavy imports happen inside the functions so
-``spillmap --help`` stays fast, and ``spillmap.cli`` is imported only when the
-command runs, so ``cli.py`` can import this module at the top.
+printing). :func:`zonal` is the typer command; ``cli.py`` imports it and
+registers it with ``app.command()(zonal)``. The command's shared machinery and
+options come from :mod:`spillmap._cli_common`, never from ``cli.py``. Heavy
+imports happen inside the functions so ``spillmap --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -16,7 +16,20 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from spillmap._json import dumps
+from spillmap._cli_common import (
+    EncodingOpt,
+    LayerNameOpt,
+    _console,
+    _dumps,
+    _progress,
+    _reported,
+    _split,
+    id_option,
+    json_option,
+    layer_option,
+    out_option,
+    time_option,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -144,9 +157,9 @@ def _raster_args(raster: Sequence[str] | None, pattern: str | None) -> dict[Any,
 
 
 def zonal(
-    layer: Annotated[Path, typer.Option("--layer", help="Boundary layer (.shp/.gpkg/.geojson).")],
-    id_col: Annotated[str, typer.Option("--id", help="Unit id column of the layer (and of --panel).")],
-    out: Annotated[Path, typer.Option("--out", help="Output table: .csv or .parquet.")],
+    layer: Annotated[Path, layer_option("Boundary layer (.shp/.gpkg/.geojson).")],
+    id_col: Annotated[str, id_option("Unit id column of the layer (and of --panel).")],
+    out: Annotated[Path, out_option("Output table: .csv or .parquet.")],
     raster: Annotated[
         Optional[list[str]],
         typer.Option(
@@ -158,12 +171,12 @@ def zonal(
         Optional[str],
         typer.Option("--pattern", help="Rasters as 'data/ntl_{year}.tif' or a glob 'data/ntl_*.tif'."),
     ] = None,
-    layer_name: Annotated[Optional[str], typer.Option("--layer-name", help="Layer inside a GeoPackage.")] = None,
-    encoding: Annotated[Optional[str], typer.Option("--encoding", help="Shapefile .dbf codec, e.g. gb18030.")] = None,
+    layer_name: LayerNameOpt = None,
+    encoding: EncodingOpt = None,
     panel: Annotated[
         Optional[Path], typer.Option("--panel", help="Long panel (CSV, Parquet, Stata .dta) to add the values to.")
     ] = None,
-    time_col: Annotated[Optional[str], typer.Option("--time", help="Period (year) column of --panel.")] = None,
+    time_col: Annotated[Optional[str], time_option("Period (year) column of --panel.")] = None,
     stats: Annotated[str, typer.Option("--stats", help="Comma-separated: mean, sum, count.")] = "mean,sum,count",
     all_touched: Annotated[
         bool, typer.Option("--all-touched", help="Count every pixel a unit touches, not only pixel centres inside.")
@@ -172,17 +185,15 @@ def zonal(
     prefix: Annotated[
         str, typer.Option("--prefix", help="Prefix of the value columns, e.g. ntl_ (names ≤ 10 chars).")
     ] = "",
-    as_json: Annotated[bool, typer.Option("--json", help="Print a summary as JSON.")] = False,
+    as_json: Annotated[bool, json_option("Print a summary as JSON.")] = False,
 ) -> None:
     """Per-unit raster statistics (e.g. night-light mean, sum, pixel count) for each year, as a panel."""
-    from spillmap.cli import _console, _progress, _reported
-
     with _reported():
         rasters = _raster_args(raster, pattern)
         with _progress(not as_json) as progress:
             written, table = run_zonal(
                 layer, rasters, id_col=id_col, layer_name=layer_name, panel=panel, time_col=time_col,
-                out_path=out, stats=[s.strip() for s in stats.split(",") if s.strip()], all_touched=all_touched,
+                out_path=out, stats=_split(stats), all_touched=all_touched,
                 encoding=encoding, band=band, prefix=prefix, progress=progress,
             )
         summary = {
@@ -194,7 +205,7 @@ def zonal(
             "rows_without_raster": table.attrs.get("rows_without_raster"),
         }
         if as_json:
-            typer.echo(dumps(summary))
+            typer.echo(_dumps(summary))
         else:
             what = f"panel '{panel}' with raster values" if panel is not None else "zonal statistics"
             _console().print(

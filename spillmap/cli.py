@@ -1,20 +1,61 @@
 """Command-line interface: ``spillmap``.
 
-The only module that prints. Heavy libraries (geopandas, libpysal, spreg)
-are imported inside the commands so ``spillmap --help`` answers at once.
+With :mod:`spillmap._cli_common` (reporting, console, progress, shared
+options) and the command modules it registers (:mod:`spillmap._zonal_cli`),
+the only code that prints. Heavy libraries (geopandas, libpysal, spreg) are
+imported inside the commands so ``spillmap --help`` answers at once.
 """
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import warnings
-from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+
+from spillmap._cli_common import (
+    AlphaOpt,
+    BandOpt,
+    ControlsOpt,
+    CrsOpt,
+    EncodingOpt,
+    FirstYearOpt,
+    HeadlineJsonOpt,
+    IdOpt,
+    LayerNameOpt,
+    LayerOpt,
+    MaxOpt,
+    Method,
+    MethodOpt,
+    NameOpt,
+    OutOpt,
+    PanelArg,
+    PilotsOpt,
+    PlaceboOpt,
+    SchedulerOpt,
+    TimeOpt,
+    TreatedOpt,
+    WorkersOpt,
+    YOpt,
+    _console,
+    _dumps,
+    _escape,
+    _flush_pending,
+    _progress,
+    _reported,
+    _split,
+    id_option,
+    json_option,
+    out_option,
+    time_option,
+)
+from spillmap._zonal_cli import zonal
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(
     help="Spatial difference-in-differences on real map layers.",
@@ -36,86 +77,6 @@ class Islands(str, Enum):
     error = "error"
     keep = "keep"
     drop = "drop"
-
-
-class Method(str, Enum):
-    geodesic = "geodesic"
-    planar = "planar"
-
-
-def _console(stderr: bool = False):  # noqa: ANN202 - rich imported lazily
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
-
-
-@contextlib.contextmanager
-def _reported() -> Iterator[None]:
-    """Show spillmap warnings in yellow; turn spillmap errors into one red line and exit 1."""
-    from spillmap.errors import SpillmapError, SpillmapWarning
-
-    err = _console(stderr=True)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SpillmapWarning)
-        _PENDING[:] = [caught]
-        try:
-            yield
-        except SpillmapError as exc:
-            _flush(caught, err)
-            err.print(f"[bold red]error:[/] {_escape(str(exc))}", markup=True)
-            raise typer.Exit(code=1) from None
-        except PermissionError as exc:
-            _flush(caught, err)
-            err.print(f"[bold red]error:[/] cannot write '{_escape(str(exc.filename))}': permission denied; "
-                      "choose a folder you can write to (--out).", markup=True)
-            raise typer.Exit(code=1) from None
-        _flush(caught, err)
-
-
-def _dumps(obj: object) -> str:
-    """JSON for --json: numbers at 10 significant digits like the written files."""
-    from spillmap._json import dumps
-
-    return dumps(obj)
-
-
-#: The running command's caught warnings, so the last line printed can come after them.
-_PENDING: list = []
-
-
-def _flush_pending() -> None:
-    """Print the warnings caught so far (before the closing line that points to the outputs)."""
-    if _PENDING:
-        _flush(_PENDING[0], _console(stderr=True))
-
-
-def _escape(text: str) -> str:
-    """Messages may hold [brackets] (config sections, lists): not rich markup."""
-    from rich.markup import escape
-
-    return escape(text)
-
-
-def _flush(caught: list[warnings.WarningMessage], err) -> None:  # noqa: ANN001
-    from spillmap.errors import SpillmapWarning
-
-    seen = set()
-    for w in caught:
-        if issubclass(w.category, SpillmapWarning) and str(w.message) not in seen:
-            seen.add(str(w.message))
-            err.print(f"[yellow]warning:[/] {_escape(str(w.message))}", markup=True)
-    caught.clear()
-
-
-LayerOpt = Annotated[
-    Optional[Path],
-    typer.Option("--layer", help="Boundary layer (.shp/.gpkg/.geojson); default: the shipped China prefectures."),
-]
-IdOpt = Annotated[Optional[str], typer.Option("--id", help="Unit id column (default 'code' for the shipped layer).")]
-NameOpt = Annotated[Optional[str], typer.Option("--name", help="Column of unit names used in messages.")]
-LayerNameOpt = Annotated[Optional[str], typer.Option("--layer-name", help="Layer inside a GeoPackage.")]
-EncodingOpt = Annotated[Optional[str], typer.Option("--encoding", help="Shapefile .dbf codec, e.g. gb18030.")]
-CrsOpt = Annotated[Optional[str], typer.Option("--crs", help="CRS for a layer file that declares none, e.g. EPSG:4326.")]
 
 
 def _load_layer(layer, id_col, layer_name, encoding, crs, name_col):  # noqa: ANN001, ANN202
@@ -150,13 +111,13 @@ def weights(
         typer.Option(help="Distance ring INNER OUTER in km, (INNER, OUTER]; implies --kind ring."),
     ] = None,
     cutoff: Annotated[Optional[float], typer.Option(help="Cutoff in km for inverse distance.")] = None,
-    alpha: Annotated[float, typer.Option(help="Distance-decay exponent: weight = km ** -alpha.")] = 1.0,
+    alpha: AlphaOpt = 1.0,
     binary: Annotated[bool, typer.Option("--binary", help="Ring weights 1 instead of inverse distance.")] = False,
     k: Annotated[int, typer.Option(help="Neighbours for --kind knn.")] = 5,
-    method: Annotated[Method, typer.Option(help="Distance: geodesic (ellipsoid) or planar.")] = Method.geodesic,
+    method: MethodOpt = Method.geodesic,
     islands: Annotated[Islands, typer.Option(help="Units without neighbours: error, keep (zero rows), drop.")] = Islands.keep,
-    out: Annotated[Optional[Path], typer.Option(help="Write the weights (.gal, .gwt or .npz).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    out: Annotated[Optional[Path], out_option("Write the weights (.gal, .gwt or .npz).")] = None,
+    as_json: Annotated[bool, json_option("Print the summary as JSON.")] = False,
 ) -> None:
     """Build spatial weights for a layer and print n, neighbours, distances and islands."""
     with _reported():
@@ -254,8 +215,8 @@ def fit(
         Path, typer.Option("--weights", "-w", help="Weights: .gal, .gwt, .npz, or a square CSV with ids as header.")
     ],
     formula: Annotated[str, typer.Option(help="'y ~ x1 + x2' (fixed effects via --fe).")],
-    id_col: Annotated[str, typer.Option("--id", help="Unit id column (must match the weights' ids).")],
-    time_col: Annotated[str, typer.Option("--time", help="Period (year) column.")],
+    id_col: Annotated[str, id_option("Unit id column (must match the weights' ids).")],
+    time_col: Annotated[str, time_option()],
     model: Annotated[ModelKind, typer.Option(help="sar, sem, sdm, sdem or slx.")] = ModelKind.sdm,
     fe: Annotated[FixedEffectsKind, typer.Option(help="unit, time or twoways fixed effects.")] = FixedEffectsKind.twoways,
     lee_yu: Annotated[
@@ -272,8 +233,10 @@ def fit(
     no_standardize: Annotated[
         bool, typer.Option("--no-standardize", help="Use the weights as given instead of row-standardising.")
     ] = False,
-    out: Annotated[Optional[Path], typer.Option(help="Folder for coefficient and effects tables (CSV, Markdown, LaTeX).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the fit as one JSON object.")] = False,
+    out: Annotated[
+        Optional[Path], out_option("Folder for coefficient and effects tables (CSV, Markdown, LaTeX).")
+    ] = None,
+    as_json: Annotated[bool, json_option("Print the fit as one JSON object.")] = False,
 ) -> None:
     """Fit a fixed-effects spatial panel model (SAR/SEM/SDM/SDEM/SLX) from files."""
     with _reported():
@@ -337,25 +300,9 @@ def _write_fit_tables(result, eff, folder: Path) -> None:  # noqa: ANN001
 
 
 def _markdown(frame) -> str:  # noqa: ANN001
-    from spillmap.models._results import frame_to_markdown
+    from spillmap.models._format import frame_to_markdown
 
     return frame_to_markdown(frame, 6)
-
-
-PanelArg = Annotated[
-    Optional[Path],
-    typer.Argument(help="Long panel (CSV, Parquet, Stata .dta); omit for the synthetic demo panel on the shipped layer."),
-]
-YOpt = Annotated[Optional[str], typer.Option("--y", help="Outcome column.")]
-ControlsOpt = Annotated[Optional[str], typer.Option(help="Control columns, comma-separated.")]
-PilotsOpt = Annotated[Optional[Path], typer.Option(help="Pilot table (CSV as shipped) instead of the Broadband China list.")]
-TreatedOpt = Annotated[Optional[str], typer.Option(help="0/1 treatment column instead of a pilot table.")]
-TimeOpt = Annotated[Optional[str], typer.Option("--time", help="Period (year) column.")]
-FirstYearOpt = Annotated[Optional[str], typer.Option(help="Column with each unit's first treated year.")]
-OutOpt = Annotated[Path, typer.Option(help="Output folder (created if missing).")]
-WorkersOpt = Annotated[Optional[int], typer.Option(
-    help="Dask threads of an in-process cluster (default 2; 0: run in this process).")]
-SchedulerOpt = Annotated[Optional[str], typer.Option(help="Address of a running Dask scheduler.")]
 
 
 def _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed):  # noqa: ANN001, ANN202
@@ -368,31 +315,11 @@ def _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_yea
     )
 
 
-@contextlib.contextmanager
-def _progress(enabled: bool):  # noqa: ANN202
-    if not enabled:
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    bars: dict[str, int] = {}
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=_console(stderr=True), transient=True) as progress:
-        def update(name: str, done: int, total: int) -> None:
-            if name not in bars:
-                bars[name] = progress.add_task(name, total=total)
-            progress.update(bars[name], completed=done)
-
-        yield update
-
-
 def _report_written(title: str, written, headline: dict, as_json: bool, out: Path) -> None:  # noqa: ANN001
     if as_json:
         typer.echo(_dumps(headline))
         return
-    console = _console()
-    if headline.get("synthetic"):
-        console.print(f"[bold yellow]{_escape(headline['synthetic']['note'])}[/]")
+    console = _closing_console(headline)
     console.print(f"[bold green]{title}[/] wrote {len(written)} files:")
     for path in written:
         console.print(f"  {_escape(str(path))}")
@@ -400,19 +327,22 @@ def _report_written(title: str, written, headline: dict, as_json: bool, out: Pat
     console.print(f"[bold green]{title}[/] outputs in {_escape(str(out))}/")
 
 
+def _closing_console(headline: dict) -> Console:
+    """The console for a command's closing lines, after the SYNTHETIC note of a run on the demo panel."""
+    console = _console()
+    if headline.get("synthetic"):
+        console.print(f"[bold yellow]{_escape(headline['synthetic']['note'])}[/]")
+    return console
+
+
 @app.command()
 def did(
-    panel: PanelArg = None,
-    y: YOpt = None,
-    id_col: IdOpt = None,
-    time_col: TimeOpt = None,
-    controls: ControlsOpt = None,
-    pilots: PilotsOpt = None,
-    treated_col: TreatedOpt = None,
+    panel: PanelArg = None, y: YOpt = None, id_col: IdOpt = None, time_col: TimeOpt = None,
+    controls: ControlsOpt = None, pilots: PilotsOpt = None, treated_col: TreatedOpt = None,
     first_year_col: FirstYearOpt = None,
     leads: Annotated[int, typer.Option(help="Event-study leads (earlier ones binned).")] = 4,
     lags: Annotated[int, typer.Option(help="Event-study lags (later ones binned).")] = 4,
-    placebo: Annotated[int, typer.Option(help="Placebo draws (0: none).")] = 500,
+    placebo: PlaceboOpt = 500,
     placebo_mode: Annotated[str, typer.Option(help="random (re-assign units, keep batch sizes) or timing.")] = "random",
     robust: Annotated[bool, typer.Option("--robust/--no-robust", help="did2s and Sun & Abraham beside TWFE.")] = True,
     group: Annotated[Optional[list[str]], typer.Option(
@@ -429,7 +359,7 @@ def did(
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     out: OutOpt = Path("out/did"),
-    as_json: Annotated[bool, typer.Option("--json", help="Print the headline estimates as JSON.")] = False,
+    as_json: HeadlineJsonOpt = False,
 ) -> None:
     """Staggered DID: TWFE baseline, event study, Bacon decomposition, robust estimators, placebo;
     heterogeneity, mechanism and moderation on request."""
@@ -455,13 +385,8 @@ def did(
 
 @app.command()
 def sdid(
-    panel: PanelArg = None,
-    y: YOpt = None,
-    id_col: IdOpt = None,
-    time_col: TimeOpt = None,
-    controls: ControlsOpt = None,
-    pilots: PilotsOpt = None,
-    treated_col: TreatedOpt = None,
+    panel: PanelArg = None, y: YOpt = None, id_col: IdOpt = None, time_col: TimeOpt = None,
+    controls: ControlsOpt = None, pilots: PilotsOpt = None, treated_col: TreatedOpt = None,
     first_year_col: FirstYearOpt = None,
     weights_file: Annotated[
         Optional[Path], typer.Option("--weights", "-w", help="Weights file; default: inverse distance on the shipped layer.")
@@ -475,7 +400,7 @@ def sdid(
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     out: OutOpt = Path("out/sdid"),
-    as_json: Annotated[bool, typer.Option("--json", help="Print the headline estimates as JSON.")] = False,
+    as_json: HeadlineJsonOpt = False,
 ) -> None:
     """Spatial Durbin DID: direct, indirect (spillover) and total effects of the policy."""
     with _reported():
@@ -514,26 +439,20 @@ class BandWeight(str, Enum):
 
 @app.command()
 def sweep(
-    panel: PanelArg = None,
-    y: YOpt = None,
-    id_col: IdOpt = None,
-    time_col: TimeOpt = None,
-    controls: ControlsOpt = None,
-    pilots: PilotsOpt = None,
-    treated_col: TreatedOpt = None,
+    panel: PanelArg = None, y: YOpt = None, id_col: IdOpt = None, time_col: TimeOpt = None,
+    controls: ControlsOpt = None, pilots: PilotsOpt = None, treated_col: TreatedOpt = None,
     first_year_col: FirstYearOpt = None,
-    layer: Annotated[Optional[Path], typer.Option(
-        help="Boundary layer (.shp/.gpkg/.geojson); default: the shipped China prefectures.")] = None,
+    layer: LayerOpt = None,
     layer_id: Annotated[Optional[str], typer.Option(help="Id column of --layer (default: --id).")] = None,
     layer_name: LayerNameOpt = None,
     encoding: EncodingOpt = None,
-    band: Annotated[float, typer.Option("--band", help="Band width of the siphon-radius sweep, km.")] = 50.0,
-    max_km: Annotated[float, typer.Option("--max", help="Outer edge of the last band, km.")] = 600.0,
+    band: BandOpt = 50.0,
+    max_km: MaxOpt = 600.0,
     min_km: Annotated[float, typer.Option("--min", help="Inner edge of the first band, km.")] = 0.0,
     mode: Annotated[SweepMode, typer.Option(help="ring: (d-band, d]; cumulative: (0, d].")] = SweepMode.ring,
     weight: Annotated[BandWeight, typer.Option(help="Weights inside a band: inverse distance or binary.")] = BandWeight.inverse,
-    alpha: Annotated[float, typer.Option(help="Distance-decay exponent: weight = km ** -alpha.")] = 1.0,
-    method: Annotated[Method, typer.Option(help="Distance: geodesic (ellipsoid) or planar.")] = Method.geodesic,
+    alpha: AlphaOpt = 1.0,
+    method: MethodOpt = Method.geodesic,
     effects: Annotated[int, typer.Option(help="Simulation draws for the effects and the crossover interval.")] = 1000,
     min_linked: Annotated[float, typer.Option(
         help="Share of units that must have a neighbour in a band for it to enter the crossover search.")] = 0.5,
@@ -547,7 +466,7 @@ def sweep(
     layers: Annotated[bool, typer.Option("--layers", help="Also write sweep_bands.gpkg: per-band per-city effects, styled for QGIS.")] = False,
     map_year: Annotated[Optional[int], typer.Option(help="Cities treated by this year for --layers (default: the last treatment year).")] = None,
     out: OutOpt = Path("out/sweep"),
-    as_json: Annotated[bool, typer.Option("--json", help="Print per-band effects and the crossover as JSON.")] = False,
+    as_json: Annotated[bool, json_option("Print per-band effects and the crossover as JSON.")] = False,
 ) -> None:
     """Siphon radius: re-fit the spatial Durbin DID on distance bands; where does spillover turn negative?"""
     with _reported():
@@ -597,9 +516,9 @@ def sweep(
 @app.command()
 def demo(
     out: OutOpt = Path("out"),
-    band_km: Annotated[float, typer.Option("--band", help="Band width of the siphon-radius sweep, km.")] = 50.0,
-    max_km: Annotated[float, typer.Option("--max", help="Outer edge of the last band, km.")] = 600.0,
-    placebo: Annotated[int, typer.Option(help="Placebo draws (0: none).")] = 500,
+    band_km: BandOpt = 50.0,
+    max_km: MaxOpt = 600.0,
+    placebo: PlaceboOpt = 500,
     seed: Annotated[int, typer.Option(
         help="Seed of every random step: the synthetic panel, placebo draws and effect simulations.")] = 0,
 ) -> None:
@@ -625,7 +544,7 @@ def demo(
 def run(
     config_file: Annotated[Path, typer.Argument(help="TOML configuration (see `spillmap.config`).", metavar="CONFIG")],
     out: OutOpt = Path("out"),
-    as_json: Annotated[bool, typer.Option("--json", help="Print the headline as JSON.")] = False,
+    as_json: Annotated[bool, json_option("Print the headline as JSON.")] = False,
 ) -> None:
     """Run the whole analysis a config file describes: DID chain, SDM-DID, sweep, map layers, report."""
     with _reported():
@@ -646,9 +565,7 @@ def _run(config, out: Path, *, extras=None, title: str, as_json: bool = False) -
     if as_json:
         typer.echo(_dumps(headline))
         return
-    main = _console()
-    if headline.get("synthetic"):
-        main.print(f"[bold yellow]{headline['synthetic']['note']}[/]")
+    main = _closing_console(headline)
     if "sdid" in headline:
         main.print("SDM-DID effects of the policy: " + "; ".join(
             f"{k} {v['estimate']:.4f} [{v['ci_low']:.4f}, {v['ci_high']:.4f}]" for k, v in headline["sdid"].items()))
@@ -676,9 +593,9 @@ def index(
     name: Annotated[str, typer.Option("--column", help="Name of the index column to add.")] = "index",
     by: Annotated[Optional[str], typer.Option(help="Weights per group (e.g. year) instead of pooled.")] = None,
     id_col: IdOpt = None,
-    out: Annotated[Path, typer.Option(help="Panel with the index added (.csv or .parquet).")] = Path("panel_index.csv"),
+    out: Annotated[Path, out_option("Panel with the index added (.csv or .parquet).")] = Path("panel_index.csv"),
     weights_out: Annotated[Optional[Path], typer.Option(help="Write the entropy weights table (.csv).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the weights as JSON.")] = False,
+    as_json: Annotated[bool, json_option("Print the weights as JSON.")] = False,
 ) -> None:
     """Composite index by the entropy-weight method (e.g. a common-prosperity index) added to a panel."""
     with _reported():
@@ -695,12 +612,6 @@ def index(
         console.print(result.weights.to_string(index=False))
         console.print(f"[bold green]spillmap index[/] wrote {', '.join(map(str, written))}")
 
-
-def _split(text: str | None) -> list[str]:
-    return [c.strip() for c in text.split(",") if c.strip()] if text else []
-
-
-from spillmap._zonal_cli import zonal  # noqa: E402 - typer command defined beside its glue
 
 app.command()(zonal)
 
