@@ -12,7 +12,7 @@ from spillmap._files import atomic_path
 
 __all__ = ["write_report", "write_manifest"]
 _PACKAGES = ("spillmap", "numpy", "scipy", "pandas", "geopandas", "shapely", "pyproj", "pyogrio", "libpysal",
-             "spreg", "pyfixest", "rasterio", "matplotlib", "mapclassify", "dask", "distributed")
+             "spreg", "pyfixest", "rasterio", "matplotlib", "dask", "distributed")
 
 
 def write_report(stage: Path, written: list[Path], headline: dict, config, *,  # noqa: ANN001
