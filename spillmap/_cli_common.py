@@ -173,7 +173,7 @@ class Method(str, Enum):
     planar = "planar"
 
 
-MethodOpt = Annotated[Method, typer.Option(help="Distance: geodesic (ellipsoid) or planar.")]
+MethodOpt = Annotated[Method, typer.Option("--distance", help="Distance: geodesic (ellipsoid) or planar.")]
 AlphaOpt = Annotated[float, typer.Option(help="Distance-decay exponent: weight = km ** -alpha.")]
 BandOpt = Annotated[float, typer.Option("--band", help="Band width of the siphon-radius sweep, km.")]
 MaxOpt = Annotated[float, typer.Option("--max", help="Outer edge of the last band, km.")]

@@ -437,6 +437,16 @@ class BandWeight(str, Enum):
     binary = "binary"
 
 
+class SweepMethod(str, Enum):
+    exposure = "exposure"
+    separate = "separate"
+
+
+class JointVce(str, Enum):
+    cluster = "cluster"
+    conley = "conley"
+
+
 @app.command()
 def sweep(
     panel: PanelArg = None, y: YOpt = None, id_col: IdOpt = None, time_col: TimeOpt = None,
@@ -453,6 +463,12 @@ def sweep(
     weight: Annotated[BandWeight, typer.Option(help="Weights inside a band: inverse distance or binary.")] = BandWeight.inverse,
     alpha: AlphaOpt = 1.0,
     method: MethodOpt = Method.geodesic,
+    estimator: Annotated[Optional[SweepMethod], typer.Option("--method", help=(
+        "exposure: every band in one DID, each band net of the others (default for rings); separate: the "
+        "study's SDM-DID refitted band by band (intervals too narrow, see README)"))] = None,
+    vce: Annotated[JointVce, typer.Option(help="Variance of the exposure DID: cluster (by unit) or conley.")] = JointVce.cluster,
+    conley_km: Annotated[Optional[float], typer.Option(
+        help="Bartlett cutoff of the Conley spatial HAC, km (with --vce conley).")] = None,
     effects: Annotated[int, typer.Option(help="Simulation draws for the effects and the crossover interval.")] = 1000,
     min_linked: Annotated[float, typer.Option(
         help="Share of units that must have a neighbour in a band for it to enter the crossover search.")] = 0.5,
@@ -487,7 +503,8 @@ def sweep(
                 min_km=min_km, mode=mode.value, weight=weight.value, alpha=alpha, draws=effects, seed=seed,
                 min_linked_share=min_linked, workers=workers, scheduler=scheduler,
                 cache_dir=None if no_cache else (cache if cache is not None else "default"), layers=layers,
-                map_year=map_year, progress=progress,
+                map_year=map_year, progress=progress, estimator=estimator.value if estimator else None,
+                vce=vce.value, cutoff_km=conley_km,
             )
         if not as_json:
             console = _console()

@@ -47,6 +47,8 @@ Example (every key optional except where noted)::
     max_km = 600.0
     mode = "ring"
     weight = "inverse"
+    method = "exposure"           # every band in one DID (default for rings) | separate (the study's per-band refit)
+    vce = "cluster"               # cluster (by unit) | conley (with conley_km)
 
     [index]                       # optional: an entropy-weight composite index built into the panel
     name = "cp"                   # e.g. the outcome: set [panel] outcome = "cp"
@@ -110,7 +112,8 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     "sweep": {
         "enabled": ((bool,), True), "band_km": (_NUM, 50.0), "max_km": (_NUM, 600.0), "min_km": (_NUM, 0.0),
         "mode": ((str,), "ring"), "weight": ((str,), "inverse"), "alpha": (_NUM, 1.0),
-        "min_linked_share": (_NUM, 0.5), "cache": ((bool,), True),
+        "min_linked_share": (_NUM, 0.5), "cache": ((bool,), True), "method": ((str,), ""),
+        "vce": ((str,), "cluster"), "conley_km": (_NUM, None),
     },
     "index": {
         "name": ((str,), None), "positive": ((list,), []), "negative": ((list,), []), "by": ((str,), None),
@@ -130,6 +133,8 @@ _CHOICES = {
     ("weights", "kind"): ("inverse", "ring", "knn"),
     ("sweep", "mode"): ("ring", "cumulative"),
     ("sweep", "weight"): ("inverse", "binary"),
+    ("sweep", "method"): ("", "exposure", "separate"),
+    ("sweep", "vce"): ("cluster", "conley"),
     ("models", "placebo_mode"): ("random", "timing"),
     ("output", "map_column"): ("own", "recv", "emit"),
 }

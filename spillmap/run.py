@@ -111,6 +111,7 @@ def run_analysis(
                 weight=scfg["weight"], alpha=scfg["alpha"], draws=models["effects_draws"], seed=seed,
                 min_linked_share=scfg["min_linked_share"], workers=workers, scheduler=scheduler,
                 cache_dir=(folder / ".sweep-cache") if scfg["cache"] else None, progress=progress,
+                estimator=scfg["method"] or None, vce=scfg["vce"], cutoff_km=scfg["conley_km"],
                 pilots_file=False,
             )
             written += files

@@ -84,6 +84,9 @@ def run_sweep(
     map_year: int | None = None,
     progress: Progress | None = None,
     pilots_file: bool = True,
+    estimator: str | None = None,
+    vce: str = "cluster",
+    cutoff_km: float | None = None,
 ) -> tuple[list[Path], dict, object]:
     """Sweep the SDM-DID over distance bands; write ``sweep.csv/.parquet/.md/.tex``, ``sweep.png/.svg``
     and ``sweep_summary.json``. Returns (files, headline, :class:`SweepResult`).
@@ -91,6 +94,8 @@ def run_sweep(
     ``cache_dir="default"`` keeps finished bands in ``<out>/.sweep-cache`` (a
     rerun with the same data and options reads them); ``None`` disables it.
     ``distances`` (kilometres, reaching ``max_km``) skips measuring the layer again.
+    ``estimator`` is the sweep's method (``"exposure"``, every band in one DID; ``"separate"``, the
+    SDM-DID band by band; default by ``mode``), ``vce``/``cutoff_km`` the exposure DID's variance.
     ``layers=True`` also writes ``sweep_bands.gpkg``: one styled layer per band
     with per-city effects (cities treated by ``map_year``, default the last
     treatment year) and neighbours in the band, for QGIS.
@@ -110,6 +115,7 @@ def run_sweep(
         bands=bands, weight=weight, alpha=alpha, draws=draws, seed=seed, min_linked_share=min_linked_share,
         workers=workers, scheduler=scheduler, cache_dir=cache_dir,
         progress=(lambda done, total: progress("bands", done, total)) if progress else None,
+        method=estimator, vce=vce, cutoff_km=cutoff_km,
     )
     note = inputs.synthetic.get("note") if inputs.synthetic else None
     headline = {"synthetic": inputs.synthetic, "treatment": inputs.report, **result.to_dict(),
@@ -172,16 +178,19 @@ def band_layers(
     for band in result.bands:
         if isinstance(table.loc[band.label, "error"], str):
             continue
-        fit = result.fits.get(band.label)
-        if fit is None:  # read from the cache
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                w = build_ring(distances, band.inner_km, band.outer_km, weight=result.weight, alpha=alpha,
-                               islands="keep")
-                fit = fit_sdm_did(data, inputs.y, id_col=inputs.id_col, time_col=inputs.time_col, weights=w,
-                                  controls=inputs.controls, draws=10, seed=seed)
-        ue = unit_effects(fit.fit, "did", treated=treated, draws=draws, seed=seed)
-        frame = round_frame(ue.to_frame(layer_id).drop(columns=["treated"], errors="ignore"))
+        if result.joint is not None:  # every band from the one exposure DID
+            frame = _exposure_frame(result, band, treated, layer_id)
+        else:
+            fit = result.fits.get(band.label)
+            if fit is None:  # read from the cache
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    w = build_ring(distances, band.inner_km, band.outer_km, weight=result.weight, alpha=alpha,
+                                   islands="keep")
+                    fit = fit_sdm_did(data, inputs.y, id_col=inputs.id_col, time_col=inputs.time_col, weights=w,
+                                      controls=inputs.controls, draws=10, seed=seed)
+            ue = unit_effects(fit.fit, "did", treated=treated, draws=draws, seed=seed)
+            frame = round_frame(ue.to_frame(layer_id).drop(columns=["treated"], errors="ignore"))
         nb = pd.Series(result.neighbours[band.label], index=pd.Index(result.ids).astype(str))
         lay = base.merge(frame, on=layer_id, how="left")
         lay["nbrs"] = nb.reindex(lay[layer_id].astype(str)).to_numpy()
@@ -218,6 +227,17 @@ def _band_styles(layers: dict, used: dict[str, bool], inputs: PolicyInputs, *, c
                             description=f"{band_label(k)} band; classes shared by all bands, set by "
                                         f"the {len(searched)} bands in the crossover search")
             for k in layers}
+
+
+def _exposure_frame(result, band, treated: pd.Series, layer_id: str) -> pd.DataFrame:  # noqa: ANN001
+    """Per-city effects of one band of the exposure DID, keyed by ``layer_id`` (ids as text)."""
+    from spillmap.models.spatial_did._joint import exposure_unit_effects
+
+    ids = pd.Index(result.ids).astype(str)
+    term = f"E{list(result.matrices).index(band.label)}"
+    d = treated.reindex(ids).fillna(0).to_numpy(dtype=float)
+    frame = exposure_unit_effects(result.joint, result.matrices[band.label], term, d, ids)
+    return round_frame(frame.rename(columns={"id": layer_id}))
 
 
 def _write_band_layers(result, inputs, dist, layer, layer_id, name_col, stage, map_year, *, draws, seed, alpha):  # noqa: ANN001, ANN202

@@ -30,10 +30,10 @@ def runner():
 
 def test_sweep_demo_and_resume(runner, tmp_path):
     out = tmp_path / "sweep"
-    args = ["sweep", "--out", str(out), "--max", "400", "--effects", "300", "--workers", "0"]
+    args = ["sweep", "--out", str(out), "--max", "400", "--effects", "300", "--workers", "0", "--method", "separate"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "turns negative (siphon) at about" in result.stdout and "95% interval" in result.stdout
+    assert "turns negative (siphon) at the band edge" in result.stdout and "95% interval" in result.stdout
     assert "SYNTHETIC DATA" in result.stdout
     names = {p.name for p in out.iterdir()}
     assert {"sweep.csv", "sweep.parquet", "sweep.md", "sweep.tex", "sweep.png", "sweep.svg",

@@ -3,7 +3,9 @@
 Cases: run A in one process (``workers = 0``, ``PYTHONHASHSEED=1``, one
 OpenBLAS thread); run B with two Dask threads, ``PYTHONHASHSEED=2``, the
 default BLAS threads, and a sweep that resumes from the band cache of an
-earlier, shorter run in the same folder (as after an interruption). Every
+earlier, shorter run in the same folder (as after an interruption). The
+sweep runs band by band (``method = "separate"``): the threaded, cached path
+where contexts can differ; the default exposure DID is one in-process fit. Every
 output file is compared byte for byte, with these stated exceptions:
 
 * ``report.html`` and ``manifest.json`` carry the run date (and the manifest
@@ -45,6 +47,7 @@ mediators = ["x1"]
 [sweep]
 band_km = 100.0
 max_km = {max_km}
+method = "separate"
 
 [output]
 seed = 3

@@ -1,12 +1,24 @@
 """Where a spillover curve turns into a siphon: the crossover radius and its interval.
 
 The curve is the indirect (spillover) effect of the policy against distance,
-one value per distance band. The crossover is the first radius where it goes
-from positive to non-positive, linearly interpolated between the two bands'
-positions. Its interval comes from the same rule applied to every simulated
-draw of the curve; a draw that never turns negative crosses *beyond* the
-last band (+∞), one that is never positive has no spillover zone (−∞), and
-percentiles are taken without interpolation so such bounds stay open.
+one value per distance band (or per kernel knot). The crossover is the first
+place where it goes from positive to non-positive.
+
+* **Band edges** (``edges_km`` given; distance rings): bands only say that the
+  sign changed between band k (positive) and band k + 1 (not positive). The
+  radius is the edge between them, and no statement is narrower than those
+  two bands: the boundary may lie anywhere in either (a band's estimate
+  averages over its width). Each interval runs from the inner edge of the
+  last positive band to the outer edge of the first non-positive band, over
+  the draws' crossings at that level — sampling uncertainty and resolution
+  together.
+* **Interpolated** (no ``edges_km``; kernel knots, or discs): the crossing is
+  linearly interpolated between the two positions, as for a curve that is
+  piecewise linear in distance.
+
+A draw that never turns negative crosses *beyond* the last band (+∞), one
+that is never positive has no spillover zone (−∞); percentiles are taken
+without interpolation so such bounds stay open.
 """
 
 from __future__ import annotations
@@ -16,7 +28,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Crossover", "crossover", "first_crossing"]
+__all__ = ["Crossover", "crossover", "first_crossing", "crossing_index"]
+
+
+def crossing_index(values: np.ndarray) -> np.ndarray:
+    """Index k of the first positive band followed by a non-positive one, per row of ``values``.
+
+    Rows are draws (a 1-D input is one row); NaN bands are skipped. Returns a float array: k,
+    +inf for a row positive with no later non-positive band, −inf for a row never positive,
+    NaN for a row with no finite value.
+    """
+    v = np.atleast_2d(np.asarray(values, dtype=float))
+    out = np.full(v.shape[0], np.nan)
+    for r, row in enumerate(v):
+        finite = np.flatnonzero(np.isfinite(row))
+        if not len(finite):
+            continue
+        pos = row[finite] > 0
+        change = np.flatnonzero(pos[:-1] & ~pos[1:])
+        out[r] = finite[change[0]] if len(change) else (np.inf if pos.any() else -np.inf)
+    return out
 
 
 def first_crossing(x: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -66,7 +97,14 @@ class Crossover:
         Level → label of the first band whose interval lies wholly below zero
         (a significantly negative, siphon band), or ``None``.
     range_km
-        (first, last) band positions swept.
+        (first, last) band positions swept (band edges: first inner and last outer edge).
+    method
+        ``"band edges"`` or ``"interpolated"`` (see the module docstring).
+    bracket_km
+        Band edges only: (inner edge of the last positive band, outer edge of the first
+        non-positive band) of the estimated curve — what the bands resolve.
+    resolution_km
+        Band edges only: the band width (km).
     """
 
     radius_km: float
@@ -76,6 +114,9 @@ class Crossover:
     first_negative_band: dict[float, str | None]
     range_km: tuple[float, float]
     draws: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0))
+    method: str = "interpolated"
+    bracket_km: tuple[float, float] | None = None
+    resolution_km: float | None = None
 
     def interval(self, level: float = 0.95) -> tuple[float, float]:
         return self.intervals[level]
@@ -90,6 +131,14 @@ class Crossover:
         elif self.kind == "never_positive":
             text = (f"No crossover between {lo:g} and {hi:g} km: the indirect effect is not positive in any "
                     f"band, so there is no spillover zone to turn into a siphon.")
+        elif self.method == "band edges" and self.bracket_km is not None:
+            parts = [f"{level:.0%} interval {_fmt_interval(self.intervals[level], self.range_km)}"
+                     for level in sorted(self.intervals, reverse=True)]
+            a, b = self.bracket_km
+            text = (f"The indirect (spillover) effect turns negative (siphon) at the band edge of {self.radius_km:g} km: "
+                    f"between {a:g} and {b:g} km, as far as {self.resolution_km:g} km bands resolve it ("
+                    + "; ".join(parts) + f"; {self.share_crossing:.0%} of draws cross within {lo:g}–{hi:g} km). "
+                    "Finer bands are needed to say more.")
         else:
             parts = [f"{level:.0%} interval {_fmt_interval(self.intervals[level], self.range_km)}"
                      for level in sorted(self.intervals, reverse=True)]
@@ -110,6 +159,9 @@ class Crossover:
             "share_crossing": self.share_crossing,
             "first_negative_band": {f"{level:g}": band for level, band in self.first_negative_band.items()},
             "range_km": list(self.range_km),
+            "method": self.method,
+            "bracket_km": None if self.bracket_km is None else [_json_km(v) for v in self.bracket_km],
+            "resolution_km": self.resolution_km,
             "statement": self.statement,
         }
 
@@ -122,6 +174,7 @@ def crossover(
     labels: Sequence[str] | None = None,
     intervals: dict[float, tuple[np.ndarray, np.ndarray]] | None = None,
     levels: Sequence[float] = (0.90, 0.95),
+    edges_km: Sequence[tuple[float, float]] | None = None,
 ) -> Crossover:
     """Crossover radius of a curve of estimates over band positions ``x_km``, with intervals.
 
@@ -140,6 +193,9 @@ def crossover(
         Level → (low, high) per band; percentiles of ``draws`` when omitted.
     levels
         Interval levels, e.g. 0.90 and 0.95.
+    edges_km
+        (inner, outer) km of each band, adjacent rings: the crossover is then located
+        by band edges with intervals that include the bands' resolution (module docstring).
     """
     x = np.asarray(x_km, dtype=float)
     est = np.asarray(estimates, dtype=float)
@@ -149,6 +205,8 @@ def crossover(
     if np.any(np.diff(x) <= 0):
         raise ValueError("Band positions must increase.")
     labels = list(labels) if labels is not None else [f"{v:g}" for v in x]
+    if edges_km is not None:
+        return _by_edges(np.asarray(edges_km, dtype=float), est, d, labels, intervals, levels)
     radius = float(first_crossing(x, est[None, :])[0])
     kind = "crossing" if np.isfinite(radius) else ("positive_throughout" if radius > 0 else "never_positive")
     per_draw = first_crossing(x, d)
@@ -173,6 +231,61 @@ def crossover(
     return Crossover(
         radius_km=radius, kind=kind, intervals=bounds, share_crossing=share,
         first_negative_band=first_negative, range_km=(float(x[0]), float(x[-1])), draws=per_draw,
+    )
+
+
+def _first_negative(d: np.ndarray, labels: list[str], intervals, level: float, n_bands: int) -> str | None:  # noqa: ANN001
+    tail = round((1 - level) / 2, 12)
+    if intervals is not None and level in intervals:
+        upper = np.asarray(intervals[level][1], dtype=float)
+    else:
+        with np.errstate(all="ignore"):
+            upper = np.nanquantile(d, 1 - tail, axis=0) if len(d) else np.full(n_bands, np.nan)
+    below = np.flatnonzero(upper < 0)
+    return labels[below[0]] if len(below) else None
+
+
+def _by_edges(edges: np.ndarray, est: np.ndarray, d: np.ndarray, labels: list[str], intervals,  # noqa: ANN001
+              levels: Sequence[float]) -> Crossover:
+    """Crossover located by band edges, intervals widened to what the bands resolve."""
+    if edges.shape != (len(est), 2) or np.any(edges[1:, 0] < edges[:-1, 1] - 1e-9):
+        raise ValueError("edges_km must be one (inner, outer) pair per band, bands in order without overlap.")
+    inner, outer = edges[:, 0], edges[:, 1]
+    n = len(est)
+    k_hat = float(crossing_index(est)[0])
+    kind = "crossing" if np.isfinite(k_hat) else ("positive_throughout" if k_hat > 0 else "never_positive")
+
+    def low(k: float) -> float:  # inner edge of the last positive band
+        return float(inner[int(k)]) if np.isfinite(k) else float(k)
+
+    def high(k: float) -> float:  # outer edge of the first non-positive band
+        return float(outer[min(int(k) + 1, n - 1)]) if np.isfinite(k) else float(k)
+
+    per_draw = crossing_index(d)
+    per_draw = per_draw[~np.isnan(per_draw)]
+    bounds: dict[float, tuple[float, float]] = {}
+    for level in levels:
+        tail = round((1 - level) / 2, 12)
+        if len(per_draw):
+            k_lo, k_hi = np.quantile(per_draw, [tail, 1 - tail], method="inverted_cdf")
+            lo, hi = low(k_lo), high(k_hi)
+        else:
+            lo = hi = float("nan")
+        if kind == "crossing":  # never narrower than the estimate's own bracket
+            lo, hi = min(lo, low(k_hat)) if np.isfinite(lo) or lo < 0 else low(k_hat), max(hi, high(k_hat))
+        bounds[level] = (lo, hi)
+    radius = float(outer[int(k_hat)]) if kind == "crossing" else k_hat
+    widths = outer - inner
+    crossings = np.isfinite(per_draw)
+    return Crossover(
+        radius_km=radius, kind=kind, intervals=bounds,
+        share_crossing=float(np.mean(crossings)) if len(per_draw) else 0.0,
+        first_negative_band={lev: _first_negative(d, labels, intervals, lev, n) for lev in levels},
+        range_km=(float(inner[0]), float(outer[-1])),
+        draws=np.where(crossings, outer[np.clip(np.nan_to_num(per_draw, posinf=0, neginf=0).astype(int), 0, n - 1)],
+                       per_draw),
+        method="band edges", bracket_km=(low(k_hat), high(k_hat)) if kind == "crossing" else None,
+        resolution_km=float(np.max(widths)),
     )
 
 

@@ -37,6 +37,7 @@ from spillmap.models.did._treatment import DID
 __all__ = ["Band", "BandFit", "SweepResult", "distance_bands", "distance_sweep"]
 
 SweepMode = Literal["ring", "cumulative"]
+SweepMethod = Literal["exposure", "separate"]
 BandWeight = Literal["inverse", "binary"]
 _EFFECTS = ("direct", "indirect", "total")
 _CACHE_FORMAT = 1
@@ -138,6 +139,9 @@ class SweepResult:
     effect_draws: dict[str, np.ndarray] = field(repr=False)
     fits: dict[str, object] = field(repr=False, default_factory=dict)
     cached_bands: int = 0
+    method: str = "separate"
+    joint: object | None = field(repr=False, default=None)  # ExposureFit of method="exposure"
+    matrices: dict[str, object] = field(repr=False, default_factory=dict)  # band label → exposure weights
 
     def to_frame(self) -> pd.DataFrame:
         """The per-band table (a copy)."""
@@ -155,8 +159,12 @@ class SweepResult:
             if rec.get("error"):
                 item["error"] = rec["error"]
             rows.append(item)
-        return {"mode": self.mode, "weight": self.weight, "draws": self.draws, "seed": self.seed,
-                "bands": rows, "crossover": self.crossover.to_dict()}
+        out = {"mode": self.mode, "weight": self.weight, "draws": self.draws, "seed": self.seed,
+               "method": self.method, "bands": rows, "crossover": self.crossover.to_dict()}
+        if self.joint is not None:
+            out["vce"] = self.joint.vce
+            out["cutoff_km"] = self.joint.cutoff_km
+        return out
 
     def to_markdown(self, digits: int = 4) -> str:
         from spillmap.models._format import frame_to_markdown
@@ -203,8 +211,22 @@ def distance_sweep(
     scheduler: str | None = None,
     cache_dir: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    method: SweepMethod | None = None,
+    vce: str = "cluster",
+    cutoff_km: float | None = None,
 ) -> SweepResult:
-    """Re-estimate the spatial Durbin DID on each distance band and locate the siphon radius.
+    """Estimate the spillover of the policy by distance band and locate the siphon radius.
+
+    ``method="exposure"`` (default for rings) fits every band at once: a two-way
+    fixed-effects DID with one exposure term per band (:mod:`._joint`), so each
+    band's effect is net of the others, with cluster-by-unit (``vce="cluster"``)
+    or Conley spatial-HAC (``vce="conley"``, ``cutoff_km``) variance.
+    ``method="separate"`` (default for discs) re-fits the spatial Durbin DID
+    on each band alone, as the Broadband China study did: each band's spatial
+    lag then leaves the other bands' spillovers in the error, which persist
+    over time, so its intervals are too narrow and neighbouring bands bleed
+    into each other. For rings the crossover is located by band edges
+    (:func:`crossover` with ``edges_km``).
 
     Parameters
     ----------
@@ -245,6 +267,19 @@ def distance_sweep(
         raise SpillmapError("No distance bands to sweep.")
     if draws < 2:
         raise SpillmapError("draws must be at least 2: the intervals come from the simulation draws.")
+    mode_used = band_list[0].mode
+    method = method or ("exposure" if mode_used == "ring" else "separate")
+    if method not in ("exposure", "separate"):
+        raise SpillmapError(f"method must be 'exposure' or 'separate', not {method!r}.")
+    if method == "exposure" and mode_used != "ring":
+        raise SpillmapError("method='exposure' needs ring bands (each unit's neighbours in one band only); "
+                            "cumulative discs overlap: use method='separate' (or ring bands).")
+    if mode_used == "cumulative":
+        from spillmap.errors import SpillmapWarning
+
+        warnings.warn("Cumulative bands: a disc's effect adds the spillover of the near rings and the siphon of "
+                      "the far ones, so its sign says where they balance, not where the siphon starts; ring "
+                      "bands locate the crossover.", SpillmapWarning, stacklevel=2)
     dist_max = getattr(distances, "max_km", None)
     if dist_max is not None and dist_max < band_list[-1].outer_km:
         raise SpillmapError(
@@ -259,6 +294,16 @@ def distance_sweep(
             f"The panel has no column(s) {', '.join(map(repr, missing))}; its columns are: "
             f"{', '.join(map(str, data.columns))}."
         )
+    _check_panel(data, y, distances, id_col=id_col, time_col=time_col, treatment=treatment, controls=controls)
+    if method == "exposure":
+        ordered, joint, matrices = _exposure_bands(
+            data, y, distances, band_list, id_col=id_col, time_col=time_col, treatment=treatment,
+            controls=tuple(controls), weight=weight, alpha=alpha, vce=vce, cutoff_km=cutoff_km, draws=draws,
+            seed=seed, levels=tuple(levels))
+        if progress:
+            progress(len(band_list), len(band_list))
+        return _result(ordered, band_list, distances, levels, min_linked_share, weight=weight, draws=draws,
+                       seed=seed, method=method, joint=joint, matrices=matrices)
     ctx = _Context(
         data=data, y=y, distances=distances, id_col=id_col, time_col=time_col, treatment=treatment,
         controls=tuple(controls), weight=weight, alpha=alpha, fe=fe,
@@ -300,7 +345,16 @@ def distance_sweep(
         warnings.simplefilter("ignore", WeightsAssumptionWarning)  # islands are counted in the table
         _run_bands(ctx, todo, finished, workers=workers, scheduler=scheduler)
     ordered = [fits[b] for b in band_list]
-    table = pd.DataFrame([f.row for f in ordered]).reindex(columns=_columns(ctx.levels))
+    return _result(ordered, band_list, distances, levels, min_linked_share, weight=weight, draws=draws, seed=seed,
+                   method=method, fits=objects)
+
+
+def _result(ordered: list[BandFit], band_list: tuple[Band, ...], distances, levels: Sequence[float],  # noqa: ANN001
+            min_linked_share: float, *, weight: str, draws: int, seed: int, method: str,
+            fits: dict | None = None, joint: object | None = None, matrices: dict | None = None) -> SweepResult:
+    """The sweep's table and crossover from the bands' rows and draws."""
+    levels = tuple(levels)
+    table = pd.DataFrame([f.row for f in ordered]).reindex(columns=_columns(levels))
     effect_draws = {f.band.label: f.draws for f in ordered}
     linked = 1.0 - table["islands"].to_numpy(float) / len(distances.ids)
     use = (linked >= min_linked_share) & table["error"].isna().to_numpy()
@@ -318,14 +372,85 @@ def distance_sweep(
     n_draws = max((len(f.draws) for f in ordered), default=0)
     curve = np.column_stack([f.draws[:, 1] for f, u in zip(ordered, use) if u]) if n_draws else np.empty((0, 0))
     bounds = {lev: (table[f"indirect_ci{round(lev * 100)}_low"].to_numpy(float)[use],
-                    table[f"indirect_ci{round(lev * 100)}_high"].to_numpy(float)[use]) for lev in ctx.levels}
+                    table[f"indirect_ci{round(lev * 100)}_high"].to_numpy(float)[use]) for lev in levels}
     labels = [b.label for b, u in zip(band_list, use) if u]
-    cross = crossover(x, est, curve, labels=labels, intervals=bounds, levels=ctx.levels)
+    edges = [(b.inner_km, b.outer_km) for b, u in zip(band_list, use) if u] if band_list[0].mode == "ring" else None
+    cross = crossover(x, est, curve, labels=labels, intervals=bounds, levels=levels, edges_km=edges)
     return SweepResult(
         table=table, crossover=cross, bands=band_list, mode=band_list[0].mode, weight=weight, draws=draws,
         seed=seed, ids=np.asarray(distances.ids), neighbours={f.band.label: f.neighbours for f in ordered},
-        effect_draws=effect_draws, fits=objects, cached_bands=sum(f.cached for f in ordered),
+        effect_draws=effect_draws, fits=fits or {}, cached_bands=sum(f.cached for f in ordered), method=method,
+        joint=joint, matrices=matrices or {},
     )
+
+
+def _check_panel(data: pd.DataFrame, y: str, distances, *, id_col: str, time_col: str, treatment: str,  # noqa: ANN001
+                 controls: Sequence[str]) -> None:
+    """Panel-level problems, once and before any band is fitted (balance, values, treatment variation)."""
+    from spillmap.models.panel._panel import panel_arrays
+
+    panel = panel_arrays(data, id_col=id_col, time_col=time_col, y=y, x=[treatment, *controls],
+                         ids=list(distances.ids))
+    d = panel.x[:, :, 0]
+    if not np.all(np.isin(d, (0.0, 1.0))):
+        raise SpillmapError(f"The treatment column '{treatment}' must be 0/1.")
+    ever = d.max(axis=0) > 0
+    if not ever.any():
+        raise SpillmapError(f"No unit is ever treated ('{treatment}' is 0 everywhere): there is no policy effect "
+                            "to sweep. Check the pilot table or the treatment column.")
+    if d.min() == 1.0:
+        raise SpillmapError(f"Every unit is treated in every period ('{treatment}' is 1 everywhere): no "
+                            "comparison is left. Check the pilot table or the treatment column.")
+    if np.all(d == d[:, :1]):
+        raise SpillmapError(f"'{treatment}' switches on for every unit in the same period: its effect cannot be "
+                            "told apart from the period effects.")
+
+
+def _exposure_bands(data: pd.DataFrame, y: str, distances, band_list: tuple[Band, ...], *, id_col: str,  # noqa: ANN001
+                    time_col: str, treatment: str, controls: tuple[str, ...], weight: str, alpha: float, vce: str,
+                    cutoff_km: float | None, draws: int, seed: int, levels: tuple[float, ...]):  # noqa: ANN202
+    """Every band's row and draws from one exposure DID (bands without links are failed rows)."""
+    from scipy import stats
+
+    from spillmap.models.spatial_did._joint import band_matrix, fit_exposure_did
+
+    described, matrices = [], {}
+    for band in band_list:
+        row, neighbours, keep = _describe_band(distances, band, weight, alpha)
+        described.append((band, row, neighbours))
+        if keep.any():
+            matrices[band.label] = band_matrix(distances, band.inner_km, band.outer_km, weight=weight, alpha=alpha)[0]
+    if not matrices:
+        raise SpillmapError("No two units lie within any band: use wider bands or a larger max_km.")
+    labels = list(matrices)
+    fit = fit_exposure_did(data, y, distances, [matrices[k] for k in labels], id_col=id_col, time_col=time_col,
+                           treatment=treatment, controls=controls, vce=vce, cutoff_km=cutoff_km)
+    sample = fit.draws(draws, np.random.default_rng([int(seed), 20210]))  # one stream for the joint fit
+    params, cov = fit.params, fit.vcov
+    out: list[BandFit] = []
+    for band, row, neighbours in described:
+        if band.label not in matrices:
+            out.append(_failed(band, row, neighbours,
+                               f"no two units lie {band.inner_km:g}–{band.outer_km:g} km apart"))
+            continue
+        term = f"E{labels.index(band.label)}"
+        point = {"direct": params[treatment], "indirect": params[term], "total": params[treatment] + params[term]}
+        var = {"direct": cov.loc[treatment, treatment], "indirect": cov.loc[term, term],
+               "total": cov.loc[treatment, treatment] + cov.loc[term, term] + 2 * cov.loc[treatment, term]}
+        row = {**row, "rho": np.nan, "rho_se": np.nan, "beta_did": float(params[treatment]),
+               "beta_se": float(np.sqrt(var["direct"])), "theta_did": float(params[term]),
+               "theta_se": float(np.sqrt(var["indirect"]))}
+        for e in _EFFECTS:
+            se = float(np.sqrt(var[e]))
+            row[f"{e}_estimate"], row[f"{e}_se"] = float(point[e]), se
+            for level in levels:
+                z = float(stats.norm.ppf(0.5 + level / 2))
+                row[f"{e}_ci{round(level * 100)}_low"] = float(point[e] - z * se)
+                row[f"{e}_ci{round(level * 100)}_high"] = float(point[e] + z * se)
+        row.update({"loglik": np.nan, "rejected_draws": 0, "error": None})
+        d3 = np.column_stack([sample[treatment], sample[term], sample[treatment] + sample[term]])
+        out.append(BandFit(band=band, row=row, draws=d3, neighbours=neighbours))
+    return out, fit, matrices
 
 
 # ------------------------------------------------------------------ one band
@@ -392,18 +517,7 @@ def _fit_band_body(ctx: _Context, band: Band) -> tuple[BandFit, object]:
     from spillmap.models.panel._weights import prepare_weights
 
     d = ctx.distances
-    ids = np.asarray(d.ids)
-    keep = (d.km > band.inner_km) & (d.km <= band.outer_km)
-    neighbours = np.bincount(d.i[keep], minlength=len(ids)) + np.bincount(d.j[keep], minlength=len(ids))
-    isolated = np.flatnonzero(neighbours == 0)
-    labels = np.asarray(d.labels)
-    row: dict = {
-        "band": band.label, "inner_km": band.inner_km, "outer_km": band.outer_km, "position_km": band.position_km,
-        "mean_km": _weighted_distance(d, keep, ctx.weight, ctx.alpha), "links": int(keep.sum()), "mean_neighbours": float(neighbours.mean()),
-        "min_neighbours": int(neighbours.min()), "max_neighbours": int(neighbours.max()),
-        "islands": len(isolated), "island_ids": "; ".join(map(str, labels[isolated][:50]))
-        + (f"; … {len(isolated) - 50} more" if len(isolated) > 50 else ""),
-    }
+    row, neighbours, keep = _describe_band(d, band, ctx.weight, ctx.alpha)
     empty = np.full((0, 3), np.nan)
     if not keep.any():
         return _failed(band, row, neighbours, f"no two units lie {band.inner_km:g}–{band.outer_km:g} km apart"), None
@@ -460,6 +574,24 @@ def _cached_eigenvalues(w, folder: Path | None) -> None:  # noqa: ANN001 - Prepa
     if not path.exists():
         with atomic_path(path) as tmp:
             np.save(tmp, values)
+
+
+def _describe_band(d, band: Band, weight: str, alpha: float) -> tuple[dict, np.ndarray, np.ndarray]:  # noqa: ANN001
+    """A band's table row before any fit (links, neighbours, islands), neighbours per unit, its pair mask."""
+    ids = np.asarray(d.ids)
+    keep = (d.km > band.inner_km) & (d.km <= band.outer_km)
+    neighbours = np.bincount(d.i[keep], minlength=len(ids)) + np.bincount(d.j[keep], minlength=len(ids))
+    isolated = np.flatnonzero(neighbours == 0)
+    labels = np.asarray(d.labels)
+    row: dict = {
+        "band": band.label, "inner_km": band.inner_km, "outer_km": band.outer_km, "position_km": band.position_km,
+        "mean_km": _weighted_distance(d, keep, weight, alpha), "links": int(keep.sum()),
+        "mean_neighbours": float(neighbours.mean()), "min_neighbours": int(neighbours.min()),
+        "max_neighbours": int(neighbours.max()), "islands": len(isolated),
+        "island_ids": "; ".join(map(str, labels[isolated][:50]))
+        + (f"; … {len(isolated) - 50} more" if len(isolated) > 50 else ""),
+    }
+    return row, neighbours, keep
 
 
 def _columns(levels: Sequence[float]) -> list[str]:

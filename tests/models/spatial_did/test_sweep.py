@@ -39,7 +39,7 @@ def panel():
 @pytest.fixture(scope="module")
 def swept(panel):
     dist, _ = china_setup()
-    return distance_sweep(panel, "y", dist, max_km=450, draws=400, seed=5, workers=0, **KW)
+    return distance_sweep(panel, "y", dist, max_km=450, draws=400, seed=5, workers=0, method="separate", **KW)
 
 
 def test_bands():
@@ -85,7 +85,7 @@ def test_recovers_sign_pattern_and_radius(swept):
 
 def test_dask_equals_in_process_and_cache_resume(panel, tmp_path):
     dist, _ = china_setup()
-    args = dict(bands=distance_bands(100, 400), draws=200, seed=2, **KW)
+    args = dict(bands=distance_bands(100, 400), draws=200, seed=2, method="separate", **KW)
     local = distance_sweep(panel, "y", dist, workers=0, **args)
     blas = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
     on_dask = distance_sweep(panel, "y", dist, workers=2, cache_dir=tmp_path, **args)
@@ -127,4 +127,6 @@ def test_bad_inputs(panel):
     with pytest.raises(SpillmapError, match="kept only up to 600 km"):
         distance_sweep(panel, "y", dist, max_km=700, draws=10, workers=0, **KW)
     with pytest.raises(SpillmapError, match="No band could enter"):
+        distance_sweep(panel, "y", dist, bands=[Band(0, 5, "ring")], draws=10, workers=0, method="separate", **KW)
+    with pytest.raises(SpillmapError, match="No two units lie within any band"):
         distance_sweep(panel, "y", dist, bands=[Band(0, 5, "ring")], draws=10, workers=0, **KW)
