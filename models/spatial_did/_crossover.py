@@ -12,6 +12,15 @@ place where it goes from positive to non-positive.
   last positive band to the outer edge of the first non-positive band, over
   the draws' crossings at that level — sampling uncertainty and resolution
   together.
+  A crossover is *shown* only with evidence of a siphon: a run of up to
+  :data:`SCAN_BANDS` adjacent bands whose mean effect is significantly
+  negative under a one-sided simultaneous (sup-t) 95 % bound over *all* such
+  runs — so that among bands of zero effect a false siphon appears in at most
+  5 % of samples, however many bands there are — with a positive estimate in
+  some band before the run. Runs add power where single bands are noisy
+  (a siphon spread over two or three bands). The edge is the one after the
+  last positive band before the run's first negative band. Otherwise the kind is
+  ``"not_shown"`` and the statement says so.
 * **Interpolated** (no ``edges_km``; kernel knots, or discs): the crossing is
   linearly interpolated between the two positions, as for a curve that is
   piecewise linear in distance.
@@ -86,7 +95,9 @@ class Crossover:
         Interpolated crossover of the estimated curve; +inf when the curve
         stays positive, −inf when it is never positive (see ``kind``).
     kind
-        ``"crossing"``, ``"positive_throughout"`` or ``"never_positive"``.
+        ``"crossing"``, ``"positive_throughout"``, ``"never_positive"`` or (band edges)
+        ``"not_shown"``: the signs change, but no significantly positive band is followed by a
+        significantly negative one under a simultaneous one-sided 95 % bound.
     intervals
         Level → (low, high) in km, percentiles of the draws' crossovers;
         ±inf bounds are open (the crossing may lie beyond the last band or
@@ -125,7 +136,10 @@ class Crossover:
     def statement(self) -> str:
         """One sentence for people: the radius and its interval, or why there is none."""
         lo, hi = self.range_km
-        if self.kind == "positive_throughout":
+        if self.kind == "not_shown":
+            text = (f"No crossover shown between {lo:g} and {hi:g} km: no band after a positive one has a "
+                    "significantly negative effect (simultaneous one-sided 95 % bound over the searched bands).")
+        elif self.kind == "positive_throughout":
             text = (f"No crossover between {lo:g} and {hi:g} km: the indirect (spillover) effect stays "
                     f"positive in every band.")
         elif self.kind == "never_positive":
@@ -245,6 +259,51 @@ def _first_negative(d: np.ndarray, labels: list[str], intervals, level: float, n
     return labels[below[0]] if len(below) else None
 
 
+#: Level of the simultaneous one-sided bound that shows a siphon.
+SHOWN_LEVEL = 0.95
+#: Longest run of adjacent bands whose mean may show the siphon.
+SCAN_BANDS = 4
+
+
+def _first_shown_siphon(est: np.ndarray, d: np.ndarray) -> int | None:
+    """The first negative band of the first run (≤ SCAN_BANDS adjacent bands) whose mean is significantly
+    negative under a one-sided sup-t bound over all runs, with a positive estimate before it; None without."""
+    ok = np.isfinite(est)
+    if len(d) < 2 or not ok.any():
+        return None
+    idx = np.flatnonzero(ok)
+    runs = [(a, b) for a in range(len(idx)) for b in range(a + 1, min(a + SCAN_BANDS, len(idx)) + 1)]
+    start = np.array([idx[a] for a, _ in runs])
+    stop = np.array([idx[b - 1] for _, b in runs])
+    mix = np.zeros((len(idx), len(runs)))
+    for r, (a, b) in enumerate(runs):
+        mix[a:b, r] = 1.0 / (b - a)
+    point = est[idx] @ mix
+    draws = d[:, idx] @ mix
+    with np.errstate(all="ignore"):
+        se = np.std(draws, axis=0, ddof=1)
+        usable = se > 0
+        if not usable.any():
+            return None
+        crit = float(np.quantile(np.max((point[usable] - draws[:, usable]) / se[usable], axis=1), SHOWN_LEVEL))
+    shown = usable & (point + crit * np.where(usable, se, np.inf) < 0)
+    for r in sorted(np.flatnonzero(shown), key=lambda r: (start[r], stop[r])):
+        inside = [k for k in range(start[r], stop[r] + 1) if np.isfinite(est[k]) and est[k] < 0]
+        if inside and np.any(est[:inside[0]] > 0):  # the run's first negative band, after a positive one
+            return int(inside[0])
+    return None
+
+
+def _last_positive_before(d: np.ndarray, stop: int) -> np.ndarray:
+    """Per draw: index of the last positive band before ``stop`` (−inf when none)."""
+    out = np.full(len(d), -np.inf)
+    for r, row in enumerate(d):
+        positive = np.flatnonzero(row[:stop] > 0)
+        if len(positive):
+            out[r] = positive[-1]
+    return out
+
+
 def _by_edges(edges: np.ndarray, est: np.ndarray, d: np.ndarray, labels: list[str], intervals,  # noqa: ANN001
               levels: Sequence[float]) -> Crossover:
     """Crossover located by band edges, intervals widened to what the bands resolve."""
@@ -252,8 +311,14 @@ def _by_edges(edges: np.ndarray, est: np.ndarray, d: np.ndarray, labels: list[st
         raise ValueError("edges_km must be one (inner, outer) pair per band, bands in order without overlap.")
     inner, outer = edges[:, 0], edges[:, 1]
     n = len(est)
-    k_hat = float(crossing_index(est)[0])
-    kind = "crossing" if np.isfinite(k_hat) else ("positive_throughout" if k_hat > 0 else "never_positive")
+    siphon = _first_shown_siphon(est, d)
+    if siphon is not None:  # the last positive band before the first significantly negative one
+        positive = np.flatnonzero(est[:siphon] > 0)
+        k_hat = float(positive[-1])
+        kind = "crossing"
+    else:
+        k_hat = float(crossing_index(est)[0])
+        kind = "not_shown" if np.isfinite(k_hat) else ("positive_throughout" if k_hat > 0 else "never_positive")
 
     def low(k: float) -> float:  # inner edge of the last positive band
         return float(inner[int(k)]) if np.isfinite(k) else float(k)
@@ -261,11 +326,15 @@ def _by_edges(edges: np.ndarray, est: np.ndarray, d: np.ndarray, labels: list[st
     def high(k: float) -> float:  # outer edge of the first non-positive band
         return float(outer[min(int(k) + 1, n - 1)]) if np.isfinite(k) else float(k)
 
-    per_draw = crossing_index(d)
+    per_draw = crossing_index(d) if siphon is None else _last_positive_before(d, siphon)
     per_draw = per_draw[~np.isnan(per_draw)]
     bounds: dict[float, tuple[float, float]] = {}
     for level in levels:
         tail = round((1 - level) / 2, 12)
+        if kind != "crossing":  # beyond the last band, before the first, or nothing shown
+            bound = {"positive_throughout": np.inf, "never_positive": -np.inf}.get(kind, np.nan)
+            bounds[level] = (bound, bound)
+            continue
         if len(per_draw):
             k_lo, k_hi = np.quantile(per_draw, [tail, 1 - tail], method="inverted_cdf")
             lo, hi = low(k_lo), high(k_hi)
@@ -274,7 +343,7 @@ def _by_edges(edges: np.ndarray, est: np.ndarray, d: np.ndarray, labels: list[st
         if kind == "crossing":  # never narrower than the estimate's own bracket
             lo, hi = min(lo, low(k_hat)) if np.isfinite(lo) or lo < 0 else low(k_hat), max(hi, high(k_hat))
         bounds[level] = (lo, hi)
-    radius = float(outer[int(k_hat)]) if kind == "crossing" else k_hat
+    radius = float(outer[int(k_hat)]) if kind == "crossing" else (float("nan") if kind == "not_shown" else k_hat)
     widths = outer - inner
     crossings = np.isfinite(per_draw)
     return Crossover(
