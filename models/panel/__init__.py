@@ -1,5 +1,5 @@
 """Fixed-effects spatial panel ML: design and demeaning, prepared weights and log-determinants,
-concentrated likelihood, information matrix, result objects, effects, LM tests, the spreg engine."""
+concentrated likelihood, information matrix, robust variances, result objects, effects, LM tests, the spreg engine."""
 
 from spillmap.models.panel._effects import EffectsResult
 from spillmap.models.panel._fe import FixedEffects
@@ -7,10 +7,12 @@ from spillmap.models.panel._lm import panel_lm_tests
 from spillmap.models.panel._ml import Model
 from spillmap.models.panel._panel import PanelData, panel_arrays, parse_formula
 from spillmap.models.panel._results import SpatialPanelResult, Summary, TestResult
+from spillmap.models.panel._vce import VCE
 from spillmap.models.panel._weights import PreparedWeights, prepare_weights
 from spillmap.models.panel.api import fit_spatial_panel
 
 __all__ = [
     "fit_spatial_panel", "prepare_weights", "PreparedWeights", "panel_lm_tests", "SpatialPanelResult",
     "EffectsResult", "Summary", "TestResult", "PanelData", "panel_arrays", "parse_formula", "FixedEffects", "Model",
+    "VCE",
 ]

@@ -37,6 +37,7 @@ from spillmap.errors import (
 
 from spillmap.models.panel._fe import Design, FixedEffects, demean, design_for
 from spillmap.models.panel._panel import PanelData
+from spillmap.models.panel._vce import ScoreInputs
 from spillmap.models.panel._weights import PreparedWeights
 
 __all__ = ["Model", "RawFit", "fit_panel", "LAG_MODELS", "ERROR_MODELS"]
@@ -60,6 +61,9 @@ class RawFit:
     """Numbers of one fit, before they are labelled into a result object.
 
     ``params`` is ordered [β (X), θ (W·X), ρ or λ, σ²]; ``vcov`` matches it.
+    ``score_inputs`` keeps the demeaned arrays for robust variances (None
+    for the spreg engine and bias-corrected fits, whose estimates are not a
+    root of the score).
     """
 
     model: Model
@@ -74,6 +78,7 @@ class RawFit:
     n_x: int
     durbin_idx: tuple[int, ...]
     bias_corrected: bool = False
+    score_inputs: ScoreInputs | None = None
 
     @property
     def spatial(self) -> float:
@@ -126,7 +131,7 @@ def fit_panel(
         return fit
     if model in ERROR_MODELS:
         return _fit_error(y, z, names, w, design, model, panel, durbin_idx)
-    return _fit_slx(y, z, names, design, panel, durbin_idx)
+    return _fit_slx(y, z, names, w, design, panel, durbin_idx)
 
 
 def _regressors(panel: PanelData, w: PreparedWeights, model: Model, durbin_idx: tuple[int, ...]):
@@ -220,12 +225,14 @@ def _fit_lag(y, wy, z, names, w, design, model, panel, durbin_idx) -> RawFit:
     resid = e0 - rho * e1
     sigma2 = float(resid @ resid) / design.n_obs
     vcov = _lag_vcov(z, beta, rho, sigma2, w, design, panel.t)
+    params = np.concatenate([beta, [rho, sigma2]])
     return RawFit(
         model=model, design=design, names=(*names, "rho", "sigma2"),
-        params=np.concatenate([beta, [rho, sigma2]]), vcov=vcov,
+        params=params, vcov=vcov,
         loglik=loglik(rho, float(resid @ resid)),
         residuals=resid.reshape(y.shape), fitted=(y.ravel() - resid).reshape(y.shape),
         y_within=y, n_x=len(panel.x_names), durbin_idx=durbin_idx,
+        score_inputs=ScoreInputs(model=model, design=design, w=w, params=params, z=z, y=y, wy=wy),
     )
 
 
@@ -373,17 +380,19 @@ def _fit_error(y, z, names, w, design, model, panel, durbin_idx) -> RawFit:
     info[k, k + 1] = info[k + 1, k] = design.t_weight * tr_g / sigma2
     info[k + 1, k + 1] = design.n_obs / (2.0 * sigma2**2)
     u = yf - zf @ beta
+    params = np.concatenate([beta, [lam, sigma2]])
     return RawFit(
         model=model, design=design, names=(*names, "lambda", "sigma2"),
-        params=np.concatenate([beta, [lam, sigma2]]), vcov=_inverse(info), loglik=loglik(lam, ssr),
+        params=params, vcov=_inverse(info), loglik=loglik(lam, ssr),
         residuals=resid.reshape(y.shape), fitted=(yf - u).reshape(y.shape),
         y_within=y, n_x=len(panel.x_names), durbin_idx=durbin_idx,
+        score_inputs=ScoreInputs(model=model, design=design, w=w, params=params, z=z, y=y, wy=ly, wz=lz),
     )
 
 
 # ------------------------------------------------------------------------ SLX
 
-def _fit_slx(y, z, names, design, panel, durbin_idx) -> RawFit:
+def _fit_slx(y, z, names, w, design, panel, durbin_idx) -> RawFit:
     zf = _flat(z)
     (beta,) = _ols(z, y)
     resid = y.ravel() - zf @ beta
@@ -393,10 +402,12 @@ def _fit_slx(y, z, names, design, panel, durbin_idx) -> RawFit:
     info[:k, :k] = zf.T @ zf / sigma2
     info[k, k] = design.n_obs / (2.0 * sigma2**2)
     loglik = -0.5 * design.n_obs * (_LN2PI + math.log(sigma2) + 1.0)
+    params = np.concatenate([beta, [sigma2]])
     return RawFit(
-        model="slx", design=design, names=(*names, "sigma2"), params=np.concatenate([beta, [sigma2]]),
+        model="slx", design=design, names=(*names, "sigma2"), params=params,
         vcov=_inverse(info), loglik=loglik, residuals=resid.reshape(y.shape),
         fitted=(y.ravel() - resid).reshape(y.shape), y_within=y, n_x=len(panel.x_names), durbin_idx=durbin_idx,
+        score_inputs=ScoreInputs(model="slx", design=design, w=w, params=params, z=z, y=y),
     )
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 from spillmap.errors import MissingColumnError, PanelShapeError
 from spillmap.gis._validate import describe_groups, format_ids
 
-__all__ = ["PanelData", "panel_arrays", "parse_formula"]
+__all__ = ["PanelData", "panel_arrays", "panel_labels", "parse_formula"]
 
 _NAME = r"[^\s~+]+"
 
@@ -147,6 +147,56 @@ def panel_arrays(
     return PanelData(
         y=y_arr, x=x_arr, y_name=y, x_names=tuple(x), ids=np.asarray(ids), periods=periods
     )
+
+
+def panel_labels(
+    data: pd.DataFrame,
+    *,
+    id_col: str,
+    time_col: str,
+    column: str,
+    ids: Sequence[object],
+    periods: np.ndarray,
+    where: str = "the panel",
+) -> tuple[np.ndarray, int]:
+    """Integer codes (T, N) of the labels in ``column``, aligned like :func:`panel_arrays`.
+
+    Labels are coded 0..G−1 in sorted order; any hashable values work.
+
+    Raises
+    ------
+    MissingColumnError
+        A named column is absent.
+    PanelShapeError
+        Missing labels, or rows that are not exactly the panel's (unit, period) cells.
+    """
+    missing = [c for c in dict.fromkeys((id_col, time_col, column)) if c not in data.columns]
+    if missing:
+        raise MissingColumnError(
+            f"{where} has no column {format_ids(missing)}; its columns are: {', '.join(map(str, data.columns))}."
+        )
+    labels = data[column]
+    if labels.isna().any():
+        rows = (np.flatnonzero(labels.isna().to_numpy()) + 1).tolist()
+        raise PanelShapeError(
+            f"{where}: cluster column '{column}' is empty on rows {format_ids(rows)} (1-based); "
+            "give every row a cluster."
+        )
+    t, n = len(periods), len(ids)
+    unit_pos = _positions(data[id_col], ids)
+    time_pos = pd.Index(periods).get_indexer(data[time_col].to_numpy())
+    cell = np.where((unit_pos >= 0) & (time_pos >= 0), unit_pos * t + time_pos, -1)
+    counts = np.bincount(cell[cell >= 0], minlength=n * t)
+    if (cell < 0).any() or len(cell) != n * t or (counts != 1).any():
+        raise PanelShapeError(
+            f"{where} is not the fitted panel: cluster labels need exactly one row per fitted unit and "
+            f"period ({n} × {t}), but it has {len(cell)} rows, {int((cell < 0).sum())} of them outside "
+            "the fitted units or periods. Pass the DataFrame that was fitted."
+        )
+    codes, uniques = pd.factorize(labels, sort=True)
+    out = np.empty((t, n), dtype=np.int64)
+    out[time_pos, unit_pos] = codes
+    return out, len(uniques)
 
 
 def _positions(units: pd.Series, ids: Sequence[object]) -> np.ndarray:

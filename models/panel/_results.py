@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -14,6 +15,8 @@ from spillmap.errors import EstimationError
 
 from spillmap.models._format import frame_to_markdown
 from spillmap.models.panel._effects import EffectsMethod, EffectsResult, compute_effects
+from spillmap.models.panel._panel import panel_labels
+from spillmap.models.panel._vce import VCE, VCE_NAMES, ScoreInputs, default_dk_lags, robust_vcov
 from spillmap.models.panel._weights import PreparedWeights
 
 __all__ = ["SpatialPanelResult", "Summary", "TestResult", "frame_to_markdown"]
@@ -92,7 +95,7 @@ class SpatialPanelResult:
         Outcome, regressors, and the regressors whose spatial lag W·x enters.
     params, vcov
         Estimates [β, θ (``W·x``), ``rho``/``lambda``, ``sigma2``] and their
-        covariance from the analytic information matrix.
+        covariance of kind ``vce``.
     loglik
         Maximised log-likelihood, constants included.
     n_units, n_periods, n_obs
@@ -100,6 +103,17 @@ class SpatialPanelResult:
         with two-way effects).
     r2_within
         1 − e'e / y~'y~ on the within-transformed outcome.
+    vce
+        What ``vcov`` is (Stata ``xsmle``'s names): ``"oim"``, the inverse
+        analytic information matrix; ``"robust"``, ``"cluster"`` or ``"dk"``
+        (Driscoll–Kraay), sandwiches from the scores (see :meth:`with_vce`).
+    cluster, n_clusters
+        For ``vce="cluster"``: the clustering column (the unit column by
+        default) and the number of clusters G; else None.
+    dk_lags
+        For ``vce="dk"``: the Bartlett lags; else None.
+    id_col, time_col
+        The panel's unit and period columns.
     """
 
     model: str
@@ -121,6 +135,14 @@ class SpatialPanelResult:
     periods: np.ndarray = field(repr=False)
     residual_array: np.ndarray = field(repr=False)
     weights: PreparedWeights = field(repr=False)
+    vce: str = "oim"
+    cluster: str | None = None
+    n_clusters: int | None = None
+    dk_lags: int | None = None
+    id_col: str | None = None
+    time_col: str | None = None
+    score_inputs: ScoreInputs | None = field(default=None, repr=False)
+    oim_vcov: pd.DataFrame | None = field(default=None, repr=False)
 
     # ----------------------------------------------------------- accessors
     @cached_property
@@ -217,6 +239,7 @@ class SpatialPanelResult:
             ("AIC:", f"{self.aic:.4f}"),
             ("BIC:", f"{self.bic:.4f}"),
             ("R² within:", f"{self.r2_within:.4f}"),
+            ("Std. errors (vce):", self._vce_label()),
         ]
         title = f"{_MODEL_NAMES[self.model]}, {_FE_NAMES[self.fe]} fixed effects — {self.y_name}"
         return Summary(header=header, table=self._grouped(), title=title)
@@ -253,7 +276,115 @@ class SpatialPanelResult:
             "aic": self.aic,
             "bic": self.bic,
             "r2_within": self.r2_within,
+            "vce": self.vce,
+            "vce_cluster": self.cluster,
+            "n_clusters": self.n_clusters,
+            "dk_lags": self.dk_lags,
         }
+
+    def _vce_label(self) -> str:
+        if self.vce == "cluster":
+            return f"cluster {self.cluster}, G={self.n_clusters}"
+        if self.vce == "dk":
+            return f"dk, {self.dk_lags} lags"
+        return self.vce
+
+    # ------------------------------------------------------------ variance
+    def with_vce(
+        self,
+        vce: VCE,
+        *,
+        cluster: str | None = None,
+        data: pd.DataFrame | None = None,
+        dk_lags: int | None = None,
+    ) -> SpatialPanelResult:
+        """The same fit with another covariance (a new result; no refit).
+
+        Sandwiches A⁻¹BA⁻¹ with A the observed Hessian and B from the scores
+        of the demeaned panel (pairs of the spatial quadratic form included;
+        see :mod:`spillmap.models.panel._vce`). ``tidy()``, ``summary()``,
+        ``effects()`` (draws and delta method) and the Wald tests use it.
+
+        Parameters
+        ----------
+        vce
+            ``"oim"``: inverse analytic information matrix (the fit's own; the
+            expected information of Elhorst 2014 / Lee & Yu 2010 under xsmle's name).
+            ``"robust"``: one score per observation, times NT/n_eff (the
+            degrees of freedom left by the fixed effects, n_eff = (N−1)(T−1)
+            with two-way effects). ``"cluster"``: scores summed within
+            clusters, times G/(G−1). ``"dk"``: Driscoll–Kraay, period sums with
+            Bartlett-weighted autocovariances, times T/(T−1) (so ``dk_lags=0``
+            equals clustering by period).
+        cluster
+            For ``"cluster"``: a column of the panel whose values label the
+            clusters (may vary over time); the unit column (default) or the
+            period column need no ``data``.
+        data
+            The long panel that was fitted, when ``cluster`` names another column.
+        dk_lags
+            Bartlett lags L ≥ 0 for ``"dk"``; default floor(4 (T/100)^(2/9)).
+
+        Returns
+        -------
+        SpatialPanelResult
+
+        Raises
+        ------
+        EstimationError
+            Unknown ``vce``, options that do not apply to it, a spreg or
+            bias-corrected fit (no score at its estimates), more than 5,000
+            units, fewer than two clusters, lags out of range.
+        MissingColumnError, PanelShapeError
+            The cluster column is absent, has missing values, or ``data`` is not the fitted panel.
+        """
+        if vce not in VCE_NAMES:
+            raise EstimationError(f"vce must be one of {', '.join(VCE_NAMES)}, not {vce!r}.")
+        if cluster is not None and vce != "cluster":
+            raise EstimationError(f"cluster= applies to vce='cluster', not vce={vce!r}.")
+        if dk_lags is not None and vce != "dk":
+            raise EstimationError(f"dk_lags= applies to vce='dk', not vce={vce!r}.")
+        oim = self.oim_vcov if self.oim_vcov is not None else self.vcov
+        if vce == "oim":
+            return dataclasses.replace(self, vcov=oim, vce="oim", cluster=None, n_clusters=None, dk_lags=None,
+                                       oim_vcov=None)
+        if self.score_inputs is None:
+            why = ("spreg reports its own variance" if self.engine == "spreg"
+                   else "the bias-corrected estimates are not a root of the score")
+            raise EstimationError(
+                f"vce={vce!r} needs the scores at the estimates, and {why}. "
+                "Refit with engine='native' and without bias_correction (Lee–Yu is the default)."
+            )
+        codes, label, n_clusters, lags = None, None, None, None
+        if vce == "cluster":
+            codes, label, n_clusters = self._clusters(cluster, data)
+        if vce == "dk":
+            lags = default_dk_lags(self.n_periods) if dk_lags is None else int(dk_lags)
+        from spillmap.models._threads import blas_threads
+
+        with blas_threads(self.weights.n):
+            vcov = robust_vcov(self.score_inputs.parts, vce, clusters=codes, dk_lags=lags)
+        names = self.params.index
+        return dataclasses.replace(
+            self, vcov=pd.DataFrame(vcov, index=names, columns=names), vce=vce, cluster=label,
+            n_clusters=n_clusters, dk_lags=lags, oim_vcov=oim,
+        )
+
+    def _clusters(self, cluster: str | None, data: pd.DataFrame | None) -> tuple[np.ndarray, str, int]:
+        t, n = self.n_periods, self.n_units
+        if cluster is None or cluster == self.id_col:
+            return np.broadcast_to(np.arange(n), (t, n)), self.id_col or "unit", n
+        if cluster == self.time_col:
+            return np.broadcast_to(np.arange(t)[:, None], (t, n)), cluster, t
+        if data is None or self.id_col is None or self.time_col is None:
+            raise EstimationError(
+                f"cluster={cluster!r} names a column of the panel: pass the fitted panel as data= "
+                "(fit_spatial_panel(..., vce='cluster', cluster=...) does this for you)."
+            )
+        codes, n_clusters = panel_labels(
+            data, id_col=self.id_col, time_col=self.time_col, column=cluster, ids=self.ids, periods=self.periods
+        )
+        return codes, cluster, n_clusters
 
     # -------------------------------------------------------------- effects
     def effects(

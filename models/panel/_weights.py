@@ -275,6 +275,18 @@ class PreparedWeights:
 
     def _symmetric_dense_terms(self, rho: float, zb: np.ndarray | None) -> tuple[float, np.ndarray | None, float]:
         """The information terms from one Cholesky inverse of I − ρS (in place, N² memory)."""
+        inv, linked = self._symmetric_g(rho)
+        tr_gtg = float(np.vdot(inv, inv))
+        colsum = np.zeros(self.n)
+        colsum[linked] = inv.sum(axis=0)
+        gzb = None
+        if zb is not None:
+            gzb = np.zeros_like(zb, dtype=float)
+            gzb[:, linked] = zb[:, linked] @ inv.T
+        return tr_gtg, gzb, float(colsum @ colsum)
+
+    def _symmetric_g(self, rho: float) -> tuple[np.ndarray, np.ndarray]:
+        """G = W(I − ρW)⁻¹ over the linked units, from one Cholesky inverse of I − ρS, and the linked mask."""
         work, linked = self._symmetric_dense()
         d = self.symmetric_base[1][linked]  # type: ignore[index]
         m = len(d)
@@ -296,19 +308,28 @@ class PreparedWeights:
         root = np.sqrt(d)
         inv *= root[None, :]
         inv /= root[:, None]  # now G restricted to the linked units
-        tr_gtg = float(np.vdot(inv, inv))
-        colsum = np.zeros(self.n)
-        colsum[linked] = inv.sum(axis=0)
-        gzb = None
-        if zb is not None:
-            gzb = np.zeros_like(zb, dtype=float)
-            gzb[:, linked] = zb[:, linked] @ inv.T
-        return tr_gtg, gzb, float(colsum @ colsum)
+        return inv, linked
 
     def _colsum_g_sq_sparse(self, rho: float) -> float:
         """‖G'1‖² (squared column sums of G), via one sparse solve with W'."""
         c = self._solve_transposed(rho, np.asarray(self.matrix.T @ np.ones(self.n), dtype=float))
         return float(c @ c)
+
+    def g_matrix(self, rho: float) -> np.ndarray:
+        """G = W(I − ρW)⁻¹ as a dense N×N array, the cheapest exact way.
+
+        One Cholesky inverse of I − ρS when W is similar to a symmetric S
+        (islands give zero rows and columns), else one LU solve
+        (:meth:`dense_g`). About N³ flops and N² memory; callers bound N.
+        """
+        if self.symmetric_base is None:
+            return self.dense_g(rho)
+        inv, linked = self._symmetric_g(rho)
+        if linked.all():
+            return inv
+        g = np.zeros((self.n, self.n))
+        g[np.ix_(linked, linked)] = inv
+        return g
 
     def dense_g(self, rho: float) -> np.ndarray:
         """G = (I − ρW)⁻¹W as a dense N×N array (one LU; for traces and maps)."""

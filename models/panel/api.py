@@ -7,13 +7,14 @@ from typing import Literal
 
 import pandas as pd
 
-from spillmap.errors import EstimationError, PanelShapeError
+from spillmap.errors import EstimationError, MissingColumnError, PanelShapeError
 from spillmap.gis._validate import format_ids
 
 from spillmap.models.panel._fe import FixedEffects
 from spillmap.models.panel._ml import DURBIN_MODELS, Model, RawFit, fit_panel
 from spillmap.models.panel._panel import PanelData, panel_arrays, parse_formula
 from spillmap.models.panel._results import SpatialPanelResult
+from spillmap.models.panel._vce import VCE, VCE_NAMES
 from spillmap.models._threads import blas_threads
 from spillmap.models.panel._weights import LogdetMethod, PreparedWeights, prepare_weights
 
@@ -41,6 +42,9 @@ def fit_spatial_panel(
     engine: Engine = "native",
     row_standardize: bool = True,
     logdet: LogdetMethod = "auto",
+    vce: VCE = "oim",
+    cluster: str | None = None,
+    dk_lags: int | None = None,
 ) -> SpatialPanelResult:
     """Fit a SAR, SEM, SDM, SDEM or SLX panel model with fixed effects by maximum likelihood.
 
@@ -79,6 +83,18 @@ def fit_spatial_panel(
         Row-standardise the weights (islands stay zero rows).
     logdet
         ``"auto"``, ``"eigen"`` or ``"lu"``: how log|I − ρW| is computed.
+    vce
+        Standard errors, with Stata ``xsmle``'s names: ``"oim"`` (inverse
+        analytic information matrix), ``"robust"`` (sandwich, one score per
+        observation), ``"cluster"`` (scores summed within clusters) or
+        ``"dk"`` (Driscoll–Kraay). The sandwiches need N ≤ 5,000, the native
+        engine and no bias correction; see
+        :meth:`SpatialPanelResult.with_vce` for their factors.
+    cluster
+        For ``vce="cluster"``: the column whose values are the clusters
+        (default: the unit column ``id_col``).
+    dk_lags
+        For ``vce="dk"``: Bartlett lags (default floor(4 (T/100)^(2/9))).
 
     Returns
     -------
@@ -97,6 +113,7 @@ def fit_spatial_panel(
         raise EstimationError(f"fe must be one of {', '.join(_FES)}, not {fe!r}.")
     if engine not in ("native", "spreg"):
         raise EstimationError(f"engine must be 'native' or 'spreg', not {engine!r}.")
+    _check_vce(vce, cluster, dk_lags, engine, bias_correction, data)
     y_name, x_names = _variables(formula, y, x)
     use_lee_yu = (fe == "twoways") if lee_yu is None else bool(lee_yu)
     if bias_correction:
@@ -106,7 +123,30 @@ def fit_spatial_panel(
     panel = panel_arrays(data, id_col=id_col, time_col=time_col, y=y_name, x=x_names, ids=w.ids)
     with blas_threads(w.n):
         raw = _fit(panel, w, model, fe, use_lee_yu, durbin_idx, bias_correction, engine)
-    return _result(raw, panel, w, engine)
+    result = _result(raw, panel, w, engine, id_col, time_col)
+    if vce == "oim":
+        return result
+    return result.with_vce(vce, cluster=cluster, data=data if cluster is not None else None, dk_lags=dk_lags)
+
+
+def _check_vce(
+    vce: str, cluster: str | None, dk_lags: int | None, engine: str, bias_correction: bool, data: pd.DataFrame
+) -> None:
+    if vce not in VCE_NAMES:
+        raise EstimationError(f"vce must be one of {', '.join(VCE_NAMES)}, not {vce!r}.")
+    if cluster is not None and vce != "cluster":
+        raise EstimationError(f"cluster= applies to vce='cluster', not vce={vce!r}.")
+    if dk_lags is not None and (vce != "dk" or isinstance(dk_lags, bool) or int(dk_lags) != dk_lags or dk_lags < 0):
+        raise EstimationError(f"dk_lags= takes a whole number ≥ 0 with vce='dk' (got dk_lags={dk_lags!r}, vce={vce!r}).")
+    if vce != "oim" and (engine == "spreg" or bias_correction):
+        raise EstimationError(
+            f"vce={vce!r} needs the scores at the estimates: use engine='native' without bias_correction "
+            "(the Lee–Yu transformation is the default), or vce='oim'."
+        )
+    if cluster is not None and cluster not in data.columns:
+        raise MissingColumnError(
+            f"The cluster column '{cluster}' is not in the panel; its columns are: {', '.join(map(str, data.columns))}."
+        )
 
 
 def _fit(panel, w, model, fe, use_lee_yu, durbin_idx, bias_correction, engine) -> RawFit:
@@ -151,7 +191,7 @@ def _durbin(durbin: str | Sequence[str], x_names: list[str], model: str) -> tupl
     return tuple(x_names.index(d) for d in durbin)
 
 
-def _result(raw: RawFit, panel: PanelData, w: PreparedWeights, engine: str) -> SpatialPanelResult:
+def _result(raw: RawFit, panel: PanelData, w: PreparedWeights, engine: str, id_col: str, time_col: str) -> SpatialPanelResult:
     names = list(raw.names)
     y_within = raw.y_within.ravel()
     resid = raw.residuals.ravel()
@@ -175,5 +215,8 @@ def _result(raw: RawFit, panel: PanelData, w: PreparedWeights, engine: str) -> S
         periods=panel.periods,
         residual_array=raw.residuals,
         weights=w,
+        id_col=id_col,
+        time_col=time_col,
+        score_inputs=raw.score_inputs,
     )
 
