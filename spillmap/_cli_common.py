@@ -185,3 +185,14 @@ HeadlineJsonOpt = Annotated[bool, json_option("Print the headline estimates as J
 WorkersOpt = Annotated[Optional[int], typer.Option(
     help="Dask threads of an in-process cluster (default 2; 0: run in this process).")]
 SchedulerOpt = Annotated[Optional[str], typer.Option(help="Address of a running Dask scheduler.")]
+
+
+class Vce(str, Enum):
+    oim = "oim"
+    robust = "robust"
+    cluster = "cluster"
+    dk = "dk"
+
+
+VceOpt = Annotated[Vce, typer.Option(
+    help="Standard errors: oim (information matrix), robust (sandwich), cluster (by unit), dk (Driscoll-Kraay).")]

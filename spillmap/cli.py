@@ -30,6 +30,8 @@ from spillmap._cli_common import (
     MaxOpt,
     Method,
     MethodOpt,
+    Vce,
+    VceOpt,
     NameOpt,
     OutOpt,
     PanelArg,
@@ -230,6 +232,7 @@ def fit(
     effects: Annotated[int, typer.Option(help="Simulation draws for direct/indirect/total effects (0: none).")] = 1000,
     seed: Annotated[Optional[int], typer.Option(help="Seed of the effect draws.")] = None,
     engine: Annotated[str, typer.Option(help="native, or spreg (unit effects only).")] = "native",
+    vce: VceOpt = Vce.oim,
     no_standardize: Annotated[
         bool, typer.Option("--no-standardize", help="Use the weights as given instead of row-standardising.")
     ] = False,
@@ -256,7 +259,7 @@ def fit(
             data, formula, id_col=id_col, time_col=time_col, weights=graph,
             model=model.value, fe=fe.value, lee_yu=lee_yu, bias_correction=bias_correction,
             durbin="all" if durbin == "all" else [d.strip() for d in durbin.split(",") if d.strip()],
-            engine=engine, row_standardize=not no_standardize,  # type: ignore[arg-type]
+            engine=engine, row_standardize=not no_standardize, vce=vce.value,  # type: ignore[arg-type]
         )
         eff = result.effects(effects, seed=seed) if effects > 0 else None
         if out is not None:
@@ -395,6 +398,7 @@ def sdid(
     effects: Annotated[int, typer.Option(help="Simulation draws for the effects.")] = 1000,
     event_study: Annotated[bool, typer.Option("--event-study/--no-event-study", help="Spatial event study.")] = True,
     placebo: Annotated[int, typer.Option(help="SDM-DID placebo draws (0: none).")] = 0,
+    vce: VceOpt = Vce.oim,
     seed: Annotated[int, typer.Option(
         help="Seed of the effect simulations, the placebo draws and the synthetic demo panel.")] = 0,
     workers: WorkersOpt = None,
@@ -416,7 +420,7 @@ def sdid(
         with _progress(not as_json) as progress:
             written, headline, _ = run_sdid(
                 inputs, out, weights=graph, cutoff_km=cutoff, draws=effects, seed=seed, event_study=event_study,
-                placebo_draws=placebo, workers=workers, scheduler=scheduler, progress=progress,
+                placebo_draws=placebo, workers=workers, scheduler=scheduler, progress=progress, vce=vce.value,
             )
         if not as_json:
             eff = headline["sdm_did"]["did_effects"]

@@ -107,7 +107,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "did": ((bool,), True), "sdid": ((bool,), True), "placebo": ((int,), 500), "placebo_mode": ((str,), "random"),
         "leads": ((int,), 4), "lags": ((int,), 4), "robust": ((bool,), True), "effects_draws": ((int,), 1000),
         "groups": ((list,), []), "mediators": ((list,), []), "moderator": ((str,), ""), "moderate": ((str,), ""),
-        "bootstrap": ((int,), 500), "event_study": ((bool,), True),
+        "bootstrap": ((int,), 500), "event_study": ((bool,), True), "vce": ((str,), "oim"),
     },
     "sweep": {
         "enabled": ((bool,), True), "band_km": (_NUM, 50.0), "max_km": (_NUM, 600.0), "min_km": (_NUM, 0.0),
@@ -135,6 +135,7 @@ _CHOICES = {
     ("sweep", "weight"): ("inverse", "binary"),
     ("sweep", "method"): ("", "exposure", "separate"),
     ("sweep", "vce"): ("cluster", "conley"),
+    ("models", "vce"): ("oim", "robust", "cluster", "dk"),
     ("models", "placebo_mode"): ("random", "timing"),
     ("output", "map_column"): ("own", "recv", "emit"),
 }

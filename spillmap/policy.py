@@ -383,6 +383,7 @@ def run_sdid(
     scheduler: str | None = None,
     progress: Progress | None = None,
     pilots_file: bool = True,
+    vce: str = "oim",
 ) -> tuple[list[Path], dict, object]:
     """Spatial Durbin DID with effects, optional spatial event study and SDM placebo.
 
@@ -409,7 +410,7 @@ def run_sdid(
                 warnings.simplefilter("ignore")
                 weights = sw.build_inverse_distance(dist, cutoff_km=cutoff_km, islands="keep")
         kw = dict(id_col=inputs.id_col, time_col=inputs.time_col, controls=inputs.controls)
-        res = fit_sdm_did(inputs.data, inputs.y, weights=weights, draws=draws, seed=seed, **kw)
+        res = fit_sdm_did(inputs.data, inputs.y, weights=weights, draws=draws, seed=seed, vce=vce, **kw)
         written = write_table(res.fit.tidy().reset_index(), folder / "sdm_did_coefficients", note=note)
         written += write_table(res.effects.to_frame().reset_index(), folder / "sdm_did_effects", note=note)
         headline: dict = {"synthetic": inputs.synthetic, "treatment": inputs.report, "sdm_did": res.to_dict()}

@@ -97,7 +97,7 @@ def run_analysis(
             files, sd_head, sdid_fit = run_sdid(
                 inputs, stage / "sdid", weights=graph, draws=models["effects_draws"], seed=seed,
                 event_study=models["event_study"], leads=models["leads"], lags=models["lags"], progress=progress,
-                pilots_file=False,
+                pilots_file=False, vce=models["vce"],
             )
             written += files
             headline["sdid"] = sd_head["sdm_did"]["did_effects"]

@@ -21,7 +21,8 @@ from spillmap.cli import app
 PER_COMMAND = {"--seed", "--effects", "--json", "--placebo", "--weights", "--cutoff"}
 #: Commands whose help for an otherwise shared option says more (a required layer, its own file kinds).
 OWN_TEXT = {"--layer": {"zonal"}, "--id": {"fit", "zonal"}, "--time": {"zonal"},
-            "--out": {"weights", "fit", "index", "zonal"}}
+            "--out": {"weights", "fit", "index", "zonal"},
+            "--vce": {"sweep"}}  # the sweep's exposure DID has its own variance choices (cluster, conley)
 
 
 def _options() -> dict[str, dict[str, str]]:

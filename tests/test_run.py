@@ -299,3 +299,18 @@ def test_run_builds_the_outcome_as_an_entropy_index(runner, user_files):
     assert "did" in coefs
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["config"]["index"]["positive"] == ["y", "x1"]
+
+
+def test_readme_config_example_uses_known_keys():
+    """Every key of the README's `spillmap run` example exists in the config schema (a README promise)."""
+    import tomllib
+    from pathlib import Path
+
+    from spillmap.config import SCHEMA
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    start = text.index("```toml") + len("```toml")
+    example = tomllib.loads(text[start:text.index("```", start)])
+    unknown = [(section, key) for section, keys in example.items() for key in keys
+               if key not in SCHEMA.get(section, {})]
+    assert example and not unknown, unknown

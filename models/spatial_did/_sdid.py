@@ -79,17 +79,20 @@ def fit_sdm_did(
     lee_yu: bool | None = None,
     draws: int = 1000,
     seed: int | np.random.Generator | None = None,
+    vce: str = "oim",
+    cluster: str | None = None,
 ) -> SDMDiDResult:
     """Spatial Durbin DID: y = ρWy + β·DID + θ·W·DID + Xγ + WXδ + unit + period effects + ε.
 
     Returns the SDM fit and the direct, indirect (spillover) and total
-    effects of DID with simulated 95 % intervals (``draws``, ``seed``).
+    effects of DID with simulated 95 % intervals (``draws``, ``seed``), from the
+    covariance ``vce`` (``"oim"``, ``"robust"``, ``"cluster"`` by unit or ``cluster``, ``"dk"``).
     """
     from spillmap.models.panel.api import fit_spatial_panel
 
     fit = fit_spatial_panel(
         data, id_col=id_col, time_col=time_col, weights=weights, y=y, x=[treatment, *controls],
-        model="sdm", fe=fe, lee_yu=lee_yu, durbin=durbin,
+        model="sdm", fe=fe, lee_yu=lee_yu, durbin=durbin, vce=vce, cluster=cluster,
     )
     if treatment not in fit.durbin:
         raise EstimationError(f"durbin must include '{treatment}' so that W·{treatment} (the spillover) enters.")

@@ -101,3 +101,12 @@ def test_errors(files, tmp_path):
     fmt = runner.invoke(app, ["fit", str(tmp_path / "panel.xlsx"), "--weights", str(files / "w.csv"), *ARGS])
     assert fmt.exit_code == 1 and "use one of .csv, .parquet, .pq, .dta" in fmt.output
     assert "Traceback" not in mismatch.output + fmt.output + bad_id.output
+
+
+def test_vce_option(files):
+    """--vce picks the covariance: cluster-robust standard errors differ from the information matrix's."""
+    oim = _json(files, "panel.csv", "w.csv", "--effects", "0")
+    cluster = _json(files, "panel.csv", "w.csv", "--effects", "0", "--vce", "cluster")
+    assert oim["vce"] == "oim" and cluster["vce"] == "cluster"
+    assert cluster["coefficients"] == oim["coefficients"]
+    assert cluster["std_errors"]["rho"] != pytest.approx(oim["std_errors"]["rho"], rel=1e-3)
