@@ -473,6 +473,14 @@ def _sdid_section(sdid: Mapping[str, Any], headline: Mapping[str, Any], out: _Ou
     return Section("sdid", "SDM-DID effects (direct, indirect, total)", tuple(sentences), tuple(exhibits))
 
 
+#: How each sweep method estimated the bands, for the figure's caption.
+_SWEEP_METHOD = {
+    "exposure": "Every distance band estimated at once (one DID with the treated share of each band's neighbours, "
+                "so each band is net of the others)",
+    "separate": "The SDM-DID re-estimated with neighbours in one distance band at a time (the study's method)",
+}
+
+
 def _sweep_section(out: _Outputs) -> Section | None:
     summary = out.json("sweep/sweep_summary.json")
     frame = out.csv("sweep/sweep.csv")
@@ -480,10 +488,11 @@ def _sweep_section(out: _Outputs) -> Section | None:
         return None
     statement = (summary.get("crossover") or {}).get("statement")
     sentences = [statement] if statement else []
+    how = _SWEEP_METHOD.get(summary.get("method"), _SWEEP_METHOD["separate"])
     exhibits = out.figure(
         "sweep/sweep.png", "Spillover and siphon by distance", *sentences,
-        "The SDM-DID re-estimated with neighbours in one distance band at a time: the indirect effect of DID "
-        "against distance with 90 % and 95 % intervals; above zero spillover, below zero siphon.")
+        f"{how}: the indirect effect of DID against distance with 90 % and 95 % intervals; above zero "
+        "spillover, below zero siphon.")
     if frame is not None:
         bands = _significant_bands(frame)
         if bands:
@@ -519,8 +528,8 @@ def _maps_section(out: _Outputs, headline: Mapping[str, Any]) -> Section | None:
         return None
     sentences = [f"The maps show per-city effects with the cities treated by {year}."] if year is not None else []
     if "spillmap.gpkg" in out.files:
-        sentences.append("Open spillmap.gpkg in QGIS: each layer opens with its stored graduated style (red: "
-                         "spillover, blue: siphon, grey: not significant).")
+        sentences.append("Open spillmap.gpkg in QGIS: each layer opens with its stored style, the same classes as "
+                         "these maps (red: spillover, blue: siphon, grey: not significant).")
     return Section("maps", "Maps", tuple(sentences), tuple(exhibits))
 
 

@@ -257,3 +257,10 @@ def test_report_without_steps_and_real_data(tmp_path):
     assert "SYNTHETIC" not in page and "run 2024-05-06 07:08 UTC" in page
     assert "the outcome is &lt;gdp&gt;" in page and "<gdp>" not in page
     assert "3 cities are treated, in 1 batch: 3 in 2015; 6 cities are never treated" in _text(page)
+
+
+def test_sweep_caption_names_the_method_that_ran(report):
+    """The default sweep fits every band at once; the caption must not describe the per-band refit."""
+    text = _text(report)
+    assert "Every distance band estimated at once" in text and "one distance band at a time" not in text
+    assert "at the band edge of" in text or "No crossover shown" in text
