@@ -443,6 +443,7 @@ class BandWeight(str, Enum):
 
 class SweepMethod(str, Enum):
     exposure = "exposure"
+    kernel = "kernel"
     separate = "separate"
 
 
@@ -468,8 +469,9 @@ def sweep(
     alpha: AlphaOpt = 1.0,
     method: MethodOpt = Method.geodesic,
     estimator: Annotated[Optional[SweepMethod], typer.Option("--method", help=(
-        "exposure: every band in one DID, each band net of the others (default for rings); separate: the "
-        "study's SDM-DID refitted band by band (intervals too narrow, see README)"))] = None,
+        "exposure: every band in one DID, each band net of the others (default for rings); kernel: the same "
+        "with triangular kernels of distance, crossing interpolated inside bands; separate: the study's "
+        "SDM-DID refitted band by band (intervals too narrow, see README)"))] = None,
     vce: Annotated[JointVce, typer.Option(help="Variance of the exposure DID: cluster (by unit) or conley.")] = JointVce.cluster,
     conley_km: Annotated[Optional[float], typer.Option(
         help="Bartlett cutoff of the Conley spatial HAC, km (with --vce conley).")] = None,

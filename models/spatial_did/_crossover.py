@@ -110,7 +110,8 @@ class Crossover:
     range_km
         (first, last) band positions swept (band edges: first inner and last outer edge).
     method
-        ``"band edges"`` or ``"interpolated"`` (see the module docstring).
+        ``"band edges"``, ``"interpolated"`` or ``"kernel"`` (interpolated between kernel knots, shown
+        only with evidence of a siphon; see the module docstring).
     bracket_km
         Band edges only: (inner edge of the last positive band, outer edge of the first
         non-positive band) of the estimated curve — what the bands resolve.
@@ -158,6 +159,9 @@ class Crossover:
                      for level in sorted(self.intervals, reverse=True)]
             text = (f"The indirect (spillover) effect turns negative (siphon) at about {self.radius_km:.0f} km ("
                     + "; ".join(parts) + f"; {self.share_crossing:.0%} of draws cross within {lo:g}–{hi:g} km).")
+            if self.method == "kernel":
+                text += (" Located by a kernel of distance (piecewise linear between knots at the band midpoints); "
+                         "its interval does not include the error of that shape.")
         level = max(self.first_negative_band) if self.first_negative_band else None
         if level is not None:
             band = self.first_negative_band[level]
@@ -189,6 +193,7 @@ def crossover(
     intervals: dict[float, tuple[np.ndarray, np.ndarray]] | None = None,
     levels: Sequence[float] = (0.90, 0.95),
     edges_km: Sequence[tuple[float, float]] | None = None,
+    evidence: bool = False,
 ) -> Crossover:
     """Crossover radius of a curve of estimates over band positions ``x_km``, with intervals.
 
@@ -210,6 +215,9 @@ def crossover(
     edges_km
         (inner, outer) km of each band, adjacent rings: the crossover is then located
         by band edges with intervals that include the bands' resolution (module docstring).
+    evidence
+        Interpolated curves (kernel knots): show a crossover only with evidence of a siphon, as for band
+        edges, and interpolate between the last positive knot before it and the next.
     """
     x = np.asarray(x_km, dtype=float)
     est = np.asarray(estimates, dtype=float)
@@ -221,6 +229,8 @@ def crossover(
     labels = list(labels) if labels is not None else [f"{v:g}" for v in x]
     if edges_km is not None:
         return _by_edges(np.asarray(edges_km, dtype=float), est, d, labels, intervals, levels)
+    if evidence:
+        return _interpolated_with_evidence(x, est, d, labels, intervals, levels)
     radius = float(first_crossing(x, est[None, :])[0])
     kind = "crossing" if np.isfinite(radius) else ("positive_throughout" if radius > 0 else "never_positive")
     per_draw = first_crossing(x, d)
@@ -356,6 +366,40 @@ def _by_edges(edges: np.ndarray, est: np.ndarray, d: np.ndarray, labels: list[st
         method="band edges", bracket_km=(low(k_hat), high(k_hat)) if kind == "crossing" else None,
         resolution_km=float(np.max(widths)),
     )
+
+
+def _interpolated_with_evidence(x: np.ndarray, est: np.ndarray, d: np.ndarray, labels: list[str], intervals,  # noqa: ANN001
+                                levels: Sequence[float]) -> Crossover:
+    """Kernel curves: crossing interpolated between knots, shown only with evidence of a siphon."""
+    siphon = _first_shown_siphon(est, d)
+    first = {lev: _first_negative(d, labels, intervals, lev, len(x)) for lev in levels}
+    if siphon is None:
+        k = float(crossing_index(est)[0])
+        kind = "not_shown" if np.isfinite(k) else ("positive_throughout" if k > 0 else "never_positive")
+        bound = {"positive_throughout": np.inf, "never_positive": -np.inf}.get(kind, np.nan)
+        return Crossover(radius_km=float("nan") if kind == "not_shown" else bound, kind=kind,
+                         intervals={lev: (bound, bound) for lev in levels}, share_crossing=0.0,
+                         first_negative_band=first, range_km=(float(x[0]), float(x[-1])), method="kernel")
+
+    def cross(row: np.ndarray) -> float:
+        positive = np.flatnonzero(row[:siphon] > 0)
+        if not len(positive):
+            return -np.inf
+        k = positive[-1]
+        a, b = row[k], row[k + 1]
+        return float(x[k] + (x[k + 1] - x[k]) * a / (a - b))
+
+    radius = cross(est)
+    per_draw = np.array([cross(row) for row in d]) if len(d) else np.empty(0)
+    bounds = {}
+    for level in levels:
+        tail = round((1 - level) / 2, 12)
+        lo, hi = np.quantile(per_draw, [tail, 1 - tail], method="inverted_cdf") if len(per_draw) else (np.nan,) * 2
+        bounds[level] = (float(lo), float(hi))
+    return Crossover(radius_km=radius, kind="crossing", intervals=bounds,
+                     share_crossing=float(np.mean(np.isfinite(per_draw))) if len(per_draw) else 0.0,
+                     first_negative_band=first, range_km=(float(x[0]), float(x[-1])), draws=per_draw,
+                     method="kernel")
 
 
 def _json_km(value: float) -> float | None:

@@ -37,7 +37,7 @@ from spillmap.models.did._treatment import DID
 __all__ = ["Band", "BandFit", "SweepResult", "distance_bands", "distance_sweep"]
 
 SweepMode = Literal["ring", "cumulative"]
-SweepMethod = Literal["exposure", "separate"]
+SweepMethod = Literal["exposure", "kernel", "separate"]
 BandWeight = Literal["inverse", "binary"]
 _EFFECTS = ("direct", "indirect", "total")
 _CACHE_FORMAT = 1
@@ -269,10 +269,10 @@ def distance_sweep(
         raise SpillmapError("draws must be at least 2: the intervals come from the simulation draws.")
     mode_used = band_list[0].mode
     method = method or ("exposure" if mode_used == "ring" else "separate")
-    if method not in ("exposure", "separate"):
-        raise SpillmapError(f"method must be 'exposure' or 'separate', not {method!r}.")
-    if method == "exposure" and mode_used != "ring":
-        raise SpillmapError("method='exposure' needs ring bands (each unit's neighbours in one band only); "
+    if method not in ("exposure", "kernel", "separate"):
+        raise SpillmapError(f"method must be 'exposure', 'kernel' or 'separate', not {method!r}.")
+    if method in ("exposure", "kernel") and mode_used != "ring":
+        raise SpillmapError(f"method='{method}' needs ring bands (each unit's neighbours in one band only); "
                             "cumulative discs overlap: use method='separate' (or ring bands).")
     if mode_used == "cumulative":
         from spillmap.errors import SpillmapWarning
@@ -295,11 +295,11 @@ def distance_sweep(
             f"{', '.join(map(str, data.columns))}."
         )
     _check_panel(data, y, distances, id_col=id_col, time_col=time_col, treatment=treatment, controls=controls)
-    if method == "exposure":
+    if method in ("exposure", "kernel"):
         ordered, joint, matrices = _exposure_bands(
             data, y, distances, band_list, id_col=id_col, time_col=time_col, treatment=treatment,
             controls=tuple(controls), weight=weight, alpha=alpha, vce=vce, cutoff_km=cutoff_km, draws=draws,
-            seed=seed, levels=tuple(levels))
+            seed=seed, levels=tuple(levels), kernel=method == "kernel")
         if progress:
             progress(len(band_list), len(band_list))
         return _result(ordered, band_list, distances, levels, min_linked_share, weight=weight, draws=draws,
@@ -374,8 +374,10 @@ def _result(ordered: list[BandFit], band_list: tuple[Band, ...], distances, leve
     bounds = {lev: (table[f"indirect_ci{round(lev * 100)}_low"].to_numpy(float)[use],
                     table[f"indirect_ci{round(lev * 100)}_high"].to_numpy(float)[use]) for lev in levels}
     labels = [b.label for b, u in zip(band_list, use) if u]
-    edges = [(b.inner_km, b.outer_km) for b, u in zip(band_list, use) if u] if band_list[0].mode == "ring" else None
-    cross = crossover(x, est, curve, labels=labels, intervals=bounds, levels=levels, edges_km=edges)
+    ring = band_list[0].mode == "ring" and method != "kernel"
+    edges = [(b.inner_km, b.outer_km) for b, u in zip(band_list, use) if u] if ring else None
+    cross = crossover(x, est, curve, labels=labels, intervals=bounds, levels=levels, edges_km=edges,
+                      evidence=method == "kernel")
     return SweepResult(
         table=table, crossover=cross, bands=band_list, mode=band_list[0].mode, weight=weight, draws=draws,
         seed=seed, ids=np.asarray(distances.ids), neighbours={f.band.label: f.neighbours for f in ordered},
@@ -408,18 +410,26 @@ def _check_panel(data: pd.DataFrame, y: str, distances, *, id_col: str, time_col
 
 def _exposure_bands(data: pd.DataFrame, y: str, distances, band_list: tuple[Band, ...], *, id_col: str,  # noqa: ANN001
                     time_col: str, treatment: str, controls: tuple[str, ...], weight: str, alpha: float, vce: str,
-                    cutoff_km: float | None, draws: int, seed: int, levels: tuple[float, ...]):  # noqa: ANN202
-    """Every band's row and draws from one exposure DID (bands without links are failed rows)."""
+                    cutoff_km: float | None, draws: int, seed: int, levels: tuple[float, ...],
+                    kernel: bool = False):  # noqa: ANN202
+    """Every band's row and draws from one exposure DID (bands without links are failed rows).
+
+    ``kernel=True``: each band's exposure is a triangular kernel of distance centred on the band's
+    midpoint with a half-width of one band (linear B-splines), so the spillover is piecewise linear in
+    distance between the knots.
+    """
     from scipy import stats
 
-    from spillmap.models.spatial_did._joint import band_matrix, fit_exposure_did
+    from spillmap.models.spatial_did._joint import band_matrix, fit_exposure_did, kernel_matrix
 
     described, matrices = [], {}
     for band in band_list:
         row, neighbours, keep = _describe_band(distances, band, weight, alpha)
         described.append((band, row, neighbours))
         if keep.any():
-            matrices[band.label] = band_matrix(distances, band.inner_km, band.outer_km, weight=weight, alpha=alpha)[0]
+            width = band.outer_km - band.inner_km
+            matrices[band.label] = (kernel_matrix(distances, band.position_km, width)[0] if kernel else
+                                    band_matrix(distances, band.inner_km, band.outer_km, weight=weight, alpha=alpha)[0])
     if not matrices:
         raise SpillmapError("No two units lie within any band: use wider bands or a larger max_km.")
     labels = list(matrices)

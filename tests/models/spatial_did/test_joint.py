@@ -141,3 +141,13 @@ def test_unit_effects_scale_the_band_coefficient(panel, bands_and_matrices):
     np.testing.assert_allclose(frame["recv"], fit.params["E2"] * share)
     np.testing.assert_allclose(frame["own"], fit.params["did"])
     assert (frame["recv_lo"] <= frame["recv"]).all() and (frame["recv"] <= frame["recv_hi"]).all()
+
+
+def test_kernel_method_interpolates_inside_bands(panel):
+    """method='kernel': triangular kernels at the band midpoints; the crossing is interpolated and says so."""
+    dist, _ = china_setup()
+    res = distance_sweep(panel, "y", dist, max_km=400, draws=400, seed=2, method="kernel", **KW)
+    cross = res.crossover
+    assert res.method == "kernel" and cross.method == "kernel"
+    assert cross.kind == "crossing" and 100 < cross.radius_km < 225 and cross.radius_km % 50 != 0
+    assert "kernel of distance" in cross.statement
