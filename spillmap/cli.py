@@ -444,6 +444,7 @@ class BandWeight(str, Enum):
 class SweepMethod(str, Enum):
     exposure = "exposure"
     kernel = "kernel"
+    sdm = "sdm"
     separate = "separate"
 
 
@@ -470,7 +471,8 @@ def sweep(
     method: MethodOpt = Method.geodesic,
     estimator: Annotated[Optional[SweepMethod], typer.Option("--method", help=(
         "exposure: every band in one DID, each band net of the others (default for rings); kernel: the same "
-        "with triangular kernels of distance, crossing interpolated inside bands; separate: the study's "
+        "with triangular kernels of distance, crossing interpolated inside bands; sdm: every band in one "
+        "spatial Durbin model (rhoWy plus each band's W_k D); separate: the study's "
         "SDM-DID refitted band by band (intervals too narrow, see README)"))] = None,
     vce: Annotated[JointVce, typer.Option(help="Variance of the exposure DID: cluster (by unit) or conley.")] = JointVce.cluster,
     conley_km: Annotated[Optional[float], typer.Option(

@@ -133,7 +133,7 @@ _CHOICES = {
     ("weights", "kind"): ("inverse", "ring", "knn"),
     ("sweep", "mode"): ("ring", "cumulative"),
     ("sweep", "weight"): ("inverse", "binary"),
-    ("sweep", "method"): ("", "exposure", "kernel", "separate"),
+    ("sweep", "method"): ("", "exposure", "kernel", "sdm", "separate"),
     ("sweep", "vce"): ("cluster", "conley"),
     ("models", "vce"): ("oim", "robust", "cluster", "dk"),
     ("models", "placebo_mode"): ("random", "timing"),

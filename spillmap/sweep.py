@@ -236,7 +236,13 @@ def _exposure_frame(result, band, treated: pd.Series, layer_id: str) -> pd.DataF
     ids = pd.Index(result.ids).astype(str)
     term = f"E{list(result.matrices).index(band.label)}"
     d = treated.reindex(ids).fillna(0).to_numpy(dtype=float)
-    frame = exposure_unit_effects(result.joint, result.matrices[band.label], term, d, ids)
+    if hasattr(result.joint, "unit_effects"):  # the spatial Durbin counterpart: through the multiplier
+        import numpy as np
+
+        frame = result.joint.unit_effects(term, result.matrices[band.label], d, draws=200,
+                                          rng=np.random.default_rng([int(result.seed), 20212]))
+    else:
+        frame = exposure_unit_effects(result.joint, result.matrices[band.label], term, d, ids)
     return round_frame(frame.rename(columns={"id": layer_id}))
 
 

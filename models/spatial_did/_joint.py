@@ -220,3 +220,160 @@ def exposure_unit_effects(fit: ExposureFit, matrix: sp.csr_array, term: str, tre
         columns.update({name: value, f"{name}_se": spread, f"{name}_lo": value - z * spread,
                         f"{name}_hi": value + z * spread, f"{name}_psign": psign})
     return pd.DataFrame(columns)
+
+
+@dataclass(frozen=True)
+class SpatialExposureFit:
+    """The spatial Durbin counterpart: y = ρWy + β·D + Σ_k θ_k·W_k·D + Xγ + unit and period effects + ε.
+
+    ``fit`` is the SAR fit with the exposures as regressors (``E0``, ``E1``, … in band order);
+    ``effects(k)`` gives band k's direct/indirect/total effects through the multiplier (I − ρW)⁻¹.
+    """
+
+    fit: object  # SpatialPanelResult
+    treatment: str
+    exposures: tuple[str, ...]
+    eigenvalues: np.ndarray = field(repr=False)  # of the linked units' symmetric S = D^-1/2 C D^-1/2
+    left: np.ndarray = field(repr=False)  # Q' D^-1/2 1 / N over the linked units
+    right: dict[str, np.ndarray] = field(repr=False)  # exposure → Q' D^1/2 r_k
+    islands: dict[str, float] = field(repr=False, default_factory=dict)  # exposure → Σ_islands r_k / N; "own"
+    vectors: np.ndarray | None = field(repr=False, default=None)  # Q (linked × linked)
+    root: np.ndarray | None = field(repr=False, default=None)  # D^1/2 of the linked units
+    linked: np.ndarray | None = field(repr=False, default=None)  # per unit in distances order
+    ids: tuple[str, ...] = ()
+
+    def _solve(self, rho: float, v: np.ndarray, transpose: bool = False) -> np.ndarray:
+        """(I − ρW)⁻¹ v (or its transpose) for v in distances order, through the eigenvectors."""
+        out = np.asarray(v, dtype=float).copy()
+        q, root, lk = self.vectors, self.root, self.linked
+        scale = 1.0 / (1.0 - rho * self.eigenvalues)
+        if transpose:
+            out[lk] = root * (q @ (scale * (q.T @ (v[lk] / root))))
+        else:
+            out[lk] = (q @ (scale * (q.T @ (root * v[lk])))) / root
+        return out
+
+    def unit_effects(self, term: str, matrix: sp.csr_array, treated: np.ndarray, *, draws: int,
+                     rng: np.random.Generator, level: float = 0.95) -> pd.DataFrame:
+        """Per-unit own/received/emitted effects of band ``term`` (columns as :func:`exposure_unit_effects`).
+
+        own_i = β·[(I − ρW)⁻¹]_ii, recv = θ_k·(I − ρW)⁻¹ W_k d, emit = θ_k·W_k'(I − ρW)⁻ᵀ 1; intervals are
+        percentiles of ``draws`` draws of (β, θ_k, ρ).
+        """
+        names = [self.treatment, term, "rho"]
+        fit = self.fit
+        point = fit.params[names].to_numpy()
+        sample = rng.multivariate_normal(point, fit.vcov.loc[names, names].to_numpy(), size=draws, method="eigh")
+        d = np.asarray(treated, dtype=float)
+        wd = np.asarray(matrix @ d).ravel()
+        ones = np.ones(len(d))
+
+        def values(beta: float, theta: float, rho: float) -> np.ndarray:
+            diag = np.ones(len(d))
+            diag[self.linked] = (self.vectors**2) @ (1.0 / (1.0 - rho * self.eigenvalues))
+            emit = np.asarray(matrix.T @ self._solve(rho, ones, transpose=True)).ravel()
+            return np.stack([beta * diag, theta * self._solve(rho, wd), theta * emit])
+
+        est = values(*point)
+        sims = np.stack([values(b, t, min(max(r, -0.999), 0.999)) for b, t, r in sample])  # (draws, 3, N)
+        tail = (1 - level) / 2 * 100
+        low, high = np.percentile(sims, [tail, 100 - tail], axis=0)
+        columns: dict[str, object] = {"id": list(self.ids)}
+        for k, name in enumerate(("own", "recv", "emit")):
+            with np.errstate(invalid="ignore"):
+                psign = np.where(est[k] == 0, np.nan, (np.sign(sims[:, k]) == np.sign(est[k])).mean(axis=0))
+            columns.update({name: est[k], f"{name}_se": sims[:, k].std(axis=0, ddof=1), f"{name}_lo": low[k],
+                            f"{name}_hi": high[k], f"{name}_psign": psign})
+        return pd.DataFrame(columns)
+
+    def _multiplier(self, rho: np.ndarray, term: str) -> np.ndarray:
+        """mean((I − ρW)⁻¹ r_k) per ρ (islands of W are rows of the identity)."""
+        return (self.left * self.right[term]) @ (1.0 / (1.0 - np.outer(self.eigenvalues, rho))) + self.islands[term]
+
+    def _own(self, rho: np.ndarray) -> np.ndarray:
+        """mean(diag((I − ρW)⁻¹)) per ρ."""
+        n = len(self.eigenvalues) / (1.0 - self.islands["own"])
+        return np.sum(1.0 / (1.0 - np.outer(self.eigenvalues, rho)), axis=0) / n + self.islands["own"]
+
+    def effect_draws(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Exposure → (n, 3) draws of its direct, indirect and total effect; the point values as ``"point"``."""
+        fit = self.fit
+        names = [self.treatment, *self.exposures, "rho"]
+        mean = fit.params[names].to_numpy()
+        cov = fit.vcov.loc[names, names].to_numpy()
+        sample = rng.multivariate_normal(mean, cov, size=n, method="eigh")
+        rho = np.clip(sample[:, -1], -0.999, 0.999)
+        direct = sample[:, 0] * self._own(rho)
+        out = {}
+        for k, term in enumerate(self.exposures, start=1):
+            indirect = sample[:, k] * self._multiplier(rho, term)
+            out[term] = np.column_stack([direct, indirect, direct + indirect])
+        return out
+
+    def point(self, term: str) -> tuple[float, float, float]:
+        rho = np.array([float(self.fit.params["rho"])])
+        direct = float(self.fit.params[self.treatment] * self._own(rho)[0])
+        indirect = float(self.fit.params[term] * self._multiplier(rho, term)[0])
+        return direct, indirect, direct + indirect
+
+
+def fit_spatial_exposure_did(
+    data: pd.DataFrame,
+    y: str,
+    distances,  # noqa: ANN001
+    matrices: Sequence[sp.csr_array],
+    *,
+    id_col: str,
+    time_col: str,
+    treatment: str = DID,
+    controls: Sequence[str] = (),
+    main_km: float | None = None,
+    vce: str = "cluster",
+) -> SpatialExposureFit:
+    """All bands in one spatial model: ρWy with W inverse distance (row-standardised, pairs up to ``main_km``,
+    default every pair kept in ``distances``) plus one exposure W_k·D per band (``matrices``), two-way effects,
+    Lee–Yu; ``vce`` as :func:`spillmap.models.fit_spatial_panel` (default clustered by unit)."""
+    import scipy.linalg as sla
+
+    from spillmap.models.panel._weights import prepare_weights
+    from spillmap.models.panel.api import fit_spatial_panel
+    from spillmap.weights import build_inverse_distance
+
+    ids = [str(i) for i in distances.ids]
+    panel = panel_arrays(data, id_col=id_col, time_col=time_col, y=y, x=[treatment], ids=list(distances.ids))
+    d = panel.x[:, :, 0]
+    names = tuple(f"E{k}" for k in range(len(matrices)))
+    frame = data[[id_col, time_col, y, treatment, *controls]].copy()
+    frame[id_col] = frame[id_col].astype(str)
+    index = pd.MultiIndex.from_arrays([frame[time_col].to_numpy(), frame[id_col].to_numpy()])
+    for name, m in zip(names, matrices):
+        e = pd.DataFrame((m @ d.T).T, index=list(panel.periods), columns=ids).stack()
+        frame[name] = e.reindex(index).to_numpy()
+    graph = build_inverse_distance(distances, cutoff_km=main_km or distances.max_km, islands="keep")
+    w = prepare_weights(graph)
+    if w.symmetric_base is None:
+        raise EstimationError("The main weights must come from symmetric inverse distances.")
+    fit = fit_spatial_panel(frame, id_col=id_col, time_col=time_col, weights=w, y=y,
+                            x=[treatment, *names, *controls], model="sar", fe="twoways", vce=vce)
+    c, deg = w.symmetric_base
+    linked = deg > 0
+    n = len(ids)
+    root = np.sqrt(deg[linked])
+    sub = sp.csr_array(c)[linked][:, linked]
+    sym = (sp.diags_array(1.0 / root) @ sub @ sp.diags_array(1.0 / root)).toarray()
+    values, vectors = sla.eigh(sym, driver="evr")
+    position = {str(i): k for k, i in enumerate(w.ids)}
+    to_w = np.array([position[i] for i in ids])  # distances order → weights order
+    left = vectors.T @ (1.0 / root) / n
+    right, islands = {}, {"own": float((~linked).sum()) / n}
+    for name, m in zip(names, matrices):
+        r = np.zeros(n)
+        r[to_w] = np.asarray(m.sum(axis=1)).ravel()
+        right[name] = vectors.T @ (root * r[linked])
+        islands[name] = float(r[~linked].sum()) / n
+    if not np.array_equal(to_w, np.arange(n)):  # the eigenvectors' rows must follow the distances' order
+        raise EstimationError("The main weights list the units in another order than the distances.")
+    lk = linked
+    return SpatialExposureFit(fit=fit, treatment=treatment, exposures=names, eigenvalues=values, left=left,
+                              right=right, islands=islands, vectors=vectors, root=root, linked=lk,
+                              ids=tuple(ids))

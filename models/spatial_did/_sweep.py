@@ -37,7 +37,7 @@ from spillmap.models.did._treatment import DID
 __all__ = ["Band", "BandFit", "SweepResult", "distance_bands", "distance_sweep"]
 
 SweepMode = Literal["ring", "cumulative"]
-SweepMethod = Literal["exposure", "kernel", "separate"]
+SweepMethod = Literal["exposure", "kernel", "sdm", "separate"]
 BandWeight = Literal["inverse", "binary"]
 _EFFECTS = ("direct", "indirect", "total")
 _CACHE_FORMAT = 1
@@ -269,9 +269,9 @@ def distance_sweep(
         raise SpillmapError("draws must be at least 2: the intervals come from the simulation draws.")
     mode_used = band_list[0].mode
     method = method or ("exposure" if mode_used == "ring" else "separate")
-    if method not in ("exposure", "kernel", "separate"):
-        raise SpillmapError(f"method must be 'exposure', 'kernel' or 'separate', not {method!r}.")
-    if method in ("exposure", "kernel") and mode_used != "ring":
+    if method not in ("exposure", "kernel", "sdm", "separate"):
+        raise SpillmapError(f"method must be 'exposure', 'kernel', 'sdm' or 'separate', not {method!r}.")
+    if method in ("exposure", "kernel", "sdm") and mode_used != "ring":
         raise SpillmapError(f"method='{method}' needs ring bands (each unit's neighbours in one band only); "
                             "cumulative discs overlap: use method='separate' (or ring bands).")
     if mode_used == "cumulative":
@@ -295,11 +295,11 @@ def distance_sweep(
             f"{', '.join(map(str, data.columns))}."
         )
     _check_panel(data, y, distances, id_col=id_col, time_col=time_col, treatment=treatment, controls=controls)
-    if method in ("exposure", "kernel"):
+    if method in ("exposure", "kernel", "sdm"):
         ordered, joint, matrices = _exposure_bands(
             data, y, distances, band_list, id_col=id_col, time_col=time_col, treatment=treatment,
             controls=tuple(controls), weight=weight, alpha=alpha, vce=vce, cutoff_km=cutoff_km, draws=draws,
-            seed=seed, levels=tuple(levels), kernel=method == "kernel")
+            seed=seed, levels=tuple(levels), kernel=method == "kernel", spatial=method == "sdm")
         if progress:
             progress(len(band_list), len(band_list))
         return _result(ordered, band_list, distances, levels, min_linked_share, weight=weight, draws=draws,
@@ -411,12 +411,13 @@ def _check_panel(data: pd.DataFrame, y: str, distances, *, id_col: str, time_col
 def _exposure_bands(data: pd.DataFrame, y: str, distances, band_list: tuple[Band, ...], *, id_col: str,  # noqa: ANN001
                     time_col: str, treatment: str, controls: tuple[str, ...], weight: str, alpha: float, vce: str,
                     cutoff_km: float | None, draws: int, seed: int, levels: tuple[float, ...],
-                    kernel: bool = False):  # noqa: ANN202
+                    kernel: bool = False, spatial: bool = False):  # noqa: ANN202
     """Every band's row and draws from one exposure DID (bands without links are failed rows).
 
     ``kernel=True``: each band's exposure is a triangular kernel of distance centred on the band's
     midpoint with a half-width of one band (linear B-splines), so the spillover is piecewise linear in
-    distance between the knots.
+    distance between the knots. ``spatial=True``: the spatial Durbin counterpart (one ρWy with inverse
+    distance W plus every band's W_k·D; effects through the multiplier, intervals from draws).
     """
     from scipy import stats
 
@@ -433,6 +434,9 @@ def _exposure_bands(data: pd.DataFrame, y: str, distances, band_list: tuple[Band
     if not matrices:
         raise SpillmapError("No two units lie within any band: use wider bands or a larger max_km.")
     labels = list(matrices)
+    if spatial:
+        return _spatial_bands(data, y, distances, described, matrices, id_col=id_col, time_col=time_col,
+                              treatment=treatment, controls=controls, vce=vce, draws=draws, seed=seed, levels=levels)
     fit = fit_exposure_did(data, y, distances, [matrices[k] for k in labels], id_col=id_col, time_col=time_col,
                            treatment=treatment, controls=controls, vce=vce, cutoff_km=cutoff_km)
     sample = fit.draws(draws, np.random.default_rng([int(seed), 20210]))  # one stream for the joint fit
@@ -584,6 +588,38 @@ def _cached_eigenvalues(w, folder: Path | None) -> None:  # noqa: ANN001 - Prepa
     if not path.exists():
         with atomic_path(path) as tmp:
             np.save(tmp, values)
+
+
+def _spatial_bands(data, y, distances, described, matrices, *, id_col, time_col, treatment, controls, vce,  # noqa: ANN001, ANN202
+                   draws, seed, levels):
+    """Rows and draws of the joint spatial Durbin exposure model (method='sdm')."""
+    from spillmap.models.spatial_did._joint import fit_spatial_exposure_did
+
+    labels = list(matrices)
+    if vce == "conley":
+        raise SpillmapError("method='sdm' takes vce = oim, robust, cluster or dk (Conley is for the exposure DID).")
+    fit = fit_spatial_exposure_did(data, y, distances, [matrices[k] for k in labels], id_col=id_col,
+                                   time_col=time_col, treatment=treatment, controls=controls, vce=vce)
+    sims = fit.effect_draws(draws, np.random.default_rng([int(seed), 20211]))
+    params, se = fit.fit.params, fit.fit.se()
+    out: list[BandFit] = []
+    for band, row, neighbours in described:
+        if band.label not in matrices:
+            out.append(_failed(band, row, neighbours, f"no two units lie {band.inner_km:g}–{band.outer_km:g} km apart"))
+            continue
+        term = f"E{labels.index(band.label)}"
+        point, draw = fit.point(term), sims[term]
+        row = {**row, "rho": float(params["rho"]), "rho_se": float(se["rho"]), "beta_did": float(params[treatment]),
+               "beta_se": float(se[treatment]), "theta_did": float(params[term]), "theta_se": float(se[term])}
+        for k, e in enumerate(_EFFECTS):
+            row[f"{e}_estimate"], row[f"{e}_se"] = float(point[k]), float(np.std(draw[:, k], ddof=1))
+            for level in levels:
+                tail = (1 - level) / 2 * 100
+                lo, hi = np.percentile(draw[:, k], [tail, 100 - tail])
+                row[f"{e}_ci{round(level * 100)}_low"], row[f"{e}_ci{round(level * 100)}_high"] = float(lo), float(hi)
+        row.update({"loglik": float(fit.fit.loglik), "rejected_draws": 0, "error": None})
+        out.append(BandFit(band=band, row=row, draws=draw, neighbours=neighbours))
+    return out, fit, matrices
 
 
 def _describe_band(d, band: Band, weight: str, alpha: float) -> tuple[dict, np.ndarray, np.ndarray]:  # noqa: ANN001

@@ -151,3 +151,27 @@ def test_kernel_method_interpolates_inside_bands(panel):
     assert res.method == "kernel" and cross.method == "kernel"
     assert cross.kind == "crossing" and 100 < cross.radius_km < 225 and cross.radius_km % 50 != 0
     assert "kernel of distance" in cross.statement
+
+
+@pytest.mark.filterwarnings("ignore::spillmap.errors.IslandWarning")  # 三沙市 has no neighbour within 600 km
+@pytest.mark.filterwarnings("ignore::spillmap.errors.WeightsAssumptionWarning")  # … which Lee–Yu then warns about
+def test_sdm_method_fits_every_band_with_one_spatial_lag(panel):
+    """method='sdm': one ρWy plus every band's W_k·D; per-band indirect = θ_k·mean((I − ρW)⁻¹ r_k)."""
+    dist, _ = china_setup()
+    res = distance_sweep(panel, "y", dist, max_km=400, draws=300, seed=3, method="sdm", weight="binary", **KW)
+    t = res.table.set_index("band")
+    assert res.method == "sdm" and t["rho"].nunique() == 1 and np.isfinite(t["rho"]).all()
+    assert (t.loc[["150-200", "200-250", "250-300"], "indirect_estimate"] < 0).all()
+    assert (t.loc[["50-100", "100-150"], "indirect_estimate"] > 0).all()
+    joint = res.joint
+    rho = float(joint.fit.params["rho"])
+    for band in ("100-150", "200-250"):
+        term = f"E{list(res.matrices).index(band)}"
+        r = np.asarray(res.matrices[band].sum(axis=1)).ravel()
+        from spillmap.models.panel._weights import prepare_weights
+        from spillmap.weights import build_inverse_distance
+
+        w = prepare_weights(build_inverse_distance(dist, cutoff_km=dist.max_km, islands="keep"))
+        dense = np.linalg.solve(np.eye(w.n) - rho * w.matrix.toarray(), r).mean()
+        assert t.loc[band, "indirect_estimate"] == pytest.approx(joint.fit.params[term] * dense, rel=1e-10)
+    assert res.crossover.method == "band edges"
