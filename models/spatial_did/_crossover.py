@@ -235,31 +235,38 @@ def crossover(
     kind = "crossing" if np.isfinite(radius) else ("positive_throughout" if radius > 0 else "never_positive")
     per_draw = first_crossing(x, d)
     per_draw = per_draw[~np.isnan(per_draw)]
-    bounds: dict[float, tuple[float, float]] = {}
-    first_negative: dict[float, str | None] = {}
-    for level in levels:
-        tail = round((1 - level) / 2, 12)  # 0.025, not 0.025000000000000022: inverted_cdf is exact
-        if len(per_draw):
-            lo, hi = np.quantile(per_draw, [tail, 1 - tail], method="inverted_cdf")
-            bounds[level] = (float(lo), float(hi))
-        else:
-            bounds[level] = (float("nan"), float("nan"))
-        if intervals is not None and level in intervals:
-            upper = np.asarray(intervals[level][1], dtype=float)
-        else:
-            with np.errstate(all="ignore"):
-                upper = np.nanquantile(d, 1 - tail, axis=0) if len(d) else np.full(len(x), np.nan)
-        below = np.flatnonzero(upper < 0)
-        first_negative[level] = labels[below[0]] if len(below) else None
     share = float(np.mean(np.isfinite(per_draw))) if len(per_draw) else 0.0
     return Crossover(
-        radius_km=radius, kind=kind, intervals=bounds, share_crossing=share,
-        first_negative_band=first_negative, range_km=(float(x[0]), float(x[-1])), draws=per_draw,
+        radius_km=radius, kind=kind, intervals=_quantile_bounds(per_draw, levels), share_crossing=share,
+        first_negative_band={lev: _first_negative(d, labels, intervals, lev, len(x)) for lev in levels},
+        range_km=(float(x[0]), float(x[-1])), draws=per_draw,
     )
 
 
+def _tail(level: float) -> float:
+    return round((1 - level) / 2, 12)  # 0.025, not 0.025000000000000022: inverted_cdf is exact
+
+
+def _quantile_bounds(values: np.ndarray, levels: Sequence[float]) -> dict[float, tuple[float, float]]:
+    """Level → (low, high) percentiles of ``values`` without interpolation (NaN without values)."""
+    bounds = {}
+    for level in levels:
+        lo, hi = (np.quantile(values, [_tail(level), 1 - _tail(level)], method="inverted_cdf") if len(values)
+                  else (np.nan, np.nan))
+        bounds[level] = (float(lo), float(hi))
+    return bounds
+
+
+def _no_crossing(est: np.ndarray) -> tuple[str, float]:
+    """Kind of a curve without a shown siphon, and its open bound: +inf, −inf, or NaN (not shown)."""
+    k = float(crossing_index(est)[0])
+    kind = "not_shown" if np.isfinite(k) else ("positive_throughout" if k > 0 else "never_positive")
+    return kind, {"positive_throughout": np.inf, "never_positive": -np.inf}.get(kind, np.nan)
+
+
 def _first_negative(d: np.ndarray, labels: list[str], intervals, level: float, n_bands: int) -> str | None:  # noqa: ANN001
-    tail = round((1 - level) / 2, 12)
+    """Label of the first band whose upper ``level`` bound lies below zero, or None."""
+    tail = _tail(level)
     if intervals is not None and level in intervals:
         upper = np.asarray(intervals[level][1], dtype=float)
     else:
@@ -321,85 +328,63 @@ def _by_edges(edges: np.ndarray, est: np.ndarray, d: np.ndarray, labels: list[st
         raise ValueError("edges_km must be one (inner, outer) pair per band, bands in order without overlap.")
     inner, outer = edges[:, 0], edges[:, 1]
     n = len(est)
-    siphon = _first_shown_siphon(est, d)
-    if siphon is not None:  # the last positive band before the first significantly negative one
-        positive = np.flatnonzero(est[:siphon] > 0)
-        k_hat = float(positive[-1])
-        kind = "crossing"
-    else:
-        k_hat = float(crossing_index(est)[0])
-        kind = "not_shown" if np.isfinite(k_hat) else ("positive_throughout" if k_hat > 0 else "never_positive")
+    first = {lev: _first_negative(d, labels, intervals, lev, n) for lev in levels}
+    common = dict(first_negative_band=first, range_km=(float(inner[0]), float(outer[-1])), method="band edges",
+                  resolution_km=float(np.max(outer - inner)))
+    siphon = _first_shown_siphon(est, d)  # needs >= 2 draws, so every draw below has a crossing index
+    if siphon is None:
+        kind, bound = _no_crossing(est)
+        sign_changes = crossing_index(d)
+        sign_changes = sign_changes[~np.isnan(sign_changes)]
+        return Crossover(radius_km=bound, kind=kind, intervals={lev: (bound, bound) for lev in levels},
+                         share_crossing=float(np.mean(np.isfinite(sign_changes))) if len(sign_changes) else 0.0,
+                         **common)
 
-    def low(k: float) -> float:  # inner edge of the last positive band
+    def low(k: float) -> float:  # inner edge of the last positive band (−inf: no positive band)
         return float(inner[int(k)]) if np.isfinite(k) else float(k)
 
     def high(k: float) -> float:  # outer edge of the first non-positive band
         return float(outer[min(int(k) + 1, n - 1)]) if np.isfinite(k) else float(k)
 
-    per_draw = crossing_index(d) if siphon is None else _last_positive_before(d, siphon)
-    per_draw = per_draw[~np.isnan(per_draw)]
-    bounds: dict[float, tuple[float, float]] = {}
-    for level in levels:
-        tail = round((1 - level) / 2, 12)
-        if kind != "crossing":  # beyond the last band, before the first, or nothing shown
-            bound = {"positive_throughout": np.inf, "never_positive": -np.inf}.get(kind, np.nan)
-            bounds[level] = (bound, bound)
-            continue
-        if len(per_draw):
-            k_lo, k_hi = np.quantile(per_draw, [tail, 1 - tail], method="inverted_cdf")
-            lo, hi = low(k_lo), high(k_hi)
-        else:
-            lo = hi = float("nan")
-        if kind == "crossing":  # never narrower than the estimate's own bracket
-            lo, hi = min(lo, low(k_hat)) if np.isfinite(lo) or lo < 0 else low(k_hat), max(hi, high(k_hat))
-        bounds[level] = (lo, hi)
-    radius = float(outer[int(k_hat)]) if kind == "crossing" else (float("nan") if kind == "not_shown" else k_hat)
-    widths = outer - inner
-    crossings = np.isfinite(per_draw)
-    return Crossover(
-        radius_km=radius, kind=kind, intervals=bounds,
-        share_crossing=float(np.mean(crossings)) if len(per_draw) else 0.0,
-        first_negative_band={lev: _first_negative(d, labels, intervals, lev, n) for lev in levels},
-        range_km=(float(inner[0]), float(outer[-1])),
-        draws=np.where(crossings, outer[np.clip(np.nan_to_num(per_draw, posinf=0, neginf=0).astype(int), 0, n - 1)],
-                       per_draw),
-        method="band edges", bracket_km=(low(k_hat), high(k_hat)) if kind == "crossing" else None,
-        resolution_km=float(np.max(widths)),
-    )
+    k_hat = float(np.flatnonzero(est[:siphon] > 0)[-1])  # the last positive band before the siphon
+    per_draw = _last_positive_before(d, siphon)
+    bounds = {}
+    for level in levels:  # never narrower than the estimate's own bracket
+        k_lo, k_hi = np.quantile(per_draw, [_tail(level), 1 - _tail(level)], method="inverted_cdf")
+        bounds[level] = (min(low(k_lo), low(k_hat)), max(high(k_hi), high(k_hat)))
+    crossing = np.isfinite(per_draw)
+    edge_of_draw = np.full(len(per_draw), -np.inf)
+    edge_of_draw[crossing] = outer[per_draw[crossing].astype(int)]
+    return Crossover(radius_km=float(outer[int(k_hat)]), kind="crossing", intervals=bounds,
+                     share_crossing=float(np.mean(crossing)), draws=edge_of_draw,
+                     bracket_km=(low(k_hat), high(k_hat)), **common)
 
 
 def _interpolated_with_evidence(x: np.ndarray, est: np.ndarray, d: np.ndarray, labels: list[str], intervals,  # noqa: ANN001
                                 levels: Sequence[float]) -> Crossover:
     """Kernel curves: crossing interpolated between knots, shown only with evidence of a siphon."""
-    siphon = _first_shown_siphon(est, d)
     first = {lev: _first_negative(d, labels, intervals, lev, len(x)) for lev in levels}
+    common = dict(first_negative_band=first, range_km=(float(x[0]), float(x[-1])), method="kernel")
+    siphon = _first_shown_siphon(est, d)
     if siphon is None:
-        k = float(crossing_index(est)[0])
-        kind = "not_shown" if np.isfinite(k) else ("positive_throughout" if k > 0 else "never_positive")
-        bound = {"positive_throughout": np.inf, "never_positive": -np.inf}.get(kind, np.nan)
-        return Crossover(radius_km=float("nan") if kind == "not_shown" else bound, kind=kind,
-                         intervals={lev: (bound, bound) for lev in levels}, share_crossing=0.0,
-                         first_negative_band=first, range_km=(float(x[0]), float(x[-1])), method="kernel")
+        kind, bound = _no_crossing(est)
+        return Crossover(radius_km=bound, kind=kind, intervals={lev: (bound, bound) for lev in levels},
+                         share_crossing=0.0, **common)
 
-    def cross(row: np.ndarray) -> float:
-        positive = np.flatnonzero(row[:siphon] > 0)
-        if not len(positive):
-            return -np.inf
-        k = positive[-1]
-        a, b = row[k], row[k + 1]
-        return float(x[k] + (x[k + 1] - x[k]) * a / (a - b))
+    def cross(values: np.ndarray) -> np.ndarray:
+        """Interpolated zero between each row's last positive knot before the siphon and the next knot."""
+        k = _last_positive_before(values, siphon)
+        out = np.full(len(values), -np.inf)
+        for r in np.flatnonzero(np.isfinite(k)):
+            j = int(k[r])
+            a, b = values[r, j], values[r, j + 1]
+            out[r] = x[j] + (x[j + 1] - x[j]) * a / (a - b)
+        return out
 
-    radius = cross(est)
-    per_draw = np.array([cross(row) for row in d]) if len(d) else np.empty(0)
-    bounds = {}
-    for level in levels:
-        tail = round((1 - level) / 2, 12)
-        lo, hi = np.quantile(per_draw, [tail, 1 - tail], method="inverted_cdf") if len(per_draw) else (np.nan,) * 2
-        bounds[level] = (float(lo), float(hi))
-    return Crossover(radius_km=radius, kind="crossing", intervals=bounds,
-                     share_crossing=float(np.mean(np.isfinite(per_draw))) if len(per_draw) else 0.0,
-                     first_negative_band=first, range_km=(float(x[0]), float(x[-1])), draws=per_draw,
-                     method="kernel")
+    per_draw = cross(d)
+    return Crossover(radius_km=float(cross(est[None, :])[0]), kind="crossing",
+                     intervals=_quantile_bounds(per_draw, levels),
+                     share_crossing=float(np.mean(np.isfinite(per_draw))), draws=per_draw, **common)
 
 
 def _json_km(value: float) -> float | None:
