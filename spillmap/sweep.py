@@ -231,18 +231,14 @@ def _band_styles(layers: dict, used: dict[str, bool], inputs: PolicyInputs, *, c
 
 def _exposure_frame(result, band, treated: pd.Series, layer_id: str) -> pd.DataFrame:  # noqa: ANN001
     """Per-city effects of one band of the exposure DID, keyed by ``layer_id`` (ids as text)."""
-    from spillmap.models.spatial_did._joint import exposure_unit_effects
+    import numpy as np
 
     ids = pd.Index(result.ids).astype(str)
     term = f"E{list(result.matrices).index(band.label)}"
     d = treated.reindex(ids).fillna(0).to_numpy(dtype=float)
-    if hasattr(result.joint, "unit_effects"):  # the spatial Durbin counterpart: through the multiplier
-        import numpy as np
-
-        frame = result.joint.unit_effects(term, result.matrices[band.label], d, draws=200,
-                                          rng=np.random.default_rng([int(result.seed), 20212]))
-    else:
-        frame = exposure_unit_effects(result.joint, result.matrices[band.label], term, d, ids)
+    # closed form for the exposure DID; through the multiplier, with draws, for the spatial Durbin one
+    frame = result.joint.unit_effects(term, result.matrices[band.label], d, ids, draws=200,
+                                      rng=np.random.default_rng([int(result.seed), 20212]))
     return round_frame(frame.rename(columns={"id": layer_id}))
 
 

@@ -41,6 +41,7 @@ import scipy.sparse as sp
 
 from spillmap.errors import EstimationError
 from spillmap.models.did._treatment import DID
+from spillmap.models.panel._fe import demean
 from spillmap.models.panel._panel import panel_arrays
 
 __all__ = ["ExposureFit", "JointVce", "band_matrix", "kernel_matrix", "fit_exposure_did", "exposure_unit_effects"]
@@ -105,6 +106,11 @@ class ExposureFit:
         values = rng.multivariate_normal(self.params.to_numpy(), self.vcov.to_numpy(), size=n, method="eigh")
         return pd.DataFrame(values, columns=self.params.index)
 
+    def unit_effects(self, term: str, matrix: sp.csr_array, treated: np.ndarray, ids: Sequence[object], *,
+                     draws: int = 0, rng: np.random.Generator | None = None, level: float = 0.95) -> pd.DataFrame:
+        """Per-unit effects of band ``term`` (:func:`exposure_unit_effects`; closed form, so no draws)."""
+        return exposure_unit_effects(self, matrix, term, treated, ids, level=level)
+
 
 def fit_exposure_did(
     data: pd.DataFrame,
@@ -138,12 +144,11 @@ def fit_exposure_did(
             raise EstimationError(f"cutoff_km = {cutoff_km:g} km exceeds the distances kept ({distances.max_km:g} km).")
     panel = panel_arrays(data, id_col=id_col, time_col=time_col, y=y, x=[treatment, *controls],
                          ids=list(distances.ids))
-    d = panel.x[:, :, 0]  # (T, N)
-    exposures = [(m @ d.T).T for m in matrices]
+    exposures = _exposures(panel.x[:, :, 0], matrices)
     names = [f"E{k}" for k in range(len(matrices))]
-    z = np.concatenate([d[:, :, None], np.stack(exposures, axis=2), panel.x[:, :, 1:]], axis=2)
+    z = np.concatenate([panel.x[:, :, :1], np.stack(exposures, axis=2), panel.x[:, :, 1:]], axis=2)
     terms = [treatment, *names, *controls]
-    zt, yt = _within(z), _within(panel.y[:, :, None])[:, :, 0]
+    zt, yt = demean(z, "twoways"), demean(panel.y, "twoways")
     t, n, k = zt.shape
     zf, yf = zt.reshape(t * n, k), yt.ravel()
     scale = np.sqrt(np.sum(zf * zf, axis=0))
@@ -176,10 +181,9 @@ def fit_exposure_did(
     )
 
 
-def _within(values: np.ndarray) -> np.ndarray:
-    """Exact two-way within transformation of a balanced (T, N, K) array."""
-    return (values - values.mean(axis=0, keepdims=True) - values.mean(axis=1, keepdims=True)
-            + values.mean(axis=(0, 1), keepdims=True))
+def _exposures(d: np.ndarray, matrices: Sequence[sp.csr_array]) -> list[np.ndarray]:
+    """E_k = W_k·D per period: (T, N) exposure of each unit to the treated units of each matrix."""
+    return [(m @ d.T).T for m in matrices]
 
 
 def _conley_spatial(scores: np.ndarray, distances, cutoff_km: float) -> np.ndarray:  # noqa: ANN001
@@ -236,11 +240,14 @@ class SpatialExposureFit:
     eigenvalues: np.ndarray = field(repr=False)  # of the linked units' symmetric S = D^-1/2 C D^-1/2
     left: np.ndarray = field(repr=False)  # Q' D^-1/2 1 / N over the linked units
     right: dict[str, np.ndarray] = field(repr=False)  # exposure → Q' D^1/2 r_k
-    islands: dict[str, float] = field(repr=False, default_factory=dict)  # exposure → Σ_islands r_k / N; "own"
+    island_rows: dict[str, float] = field(repr=False, default_factory=dict)  # exposure → Σ_islands r_k / N
     vectors: np.ndarray | None = field(repr=False, default=None)  # Q (linked × linked)
     root: np.ndarray | None = field(repr=False, default=None)  # D^1/2 of the linked units
-    linked: np.ndarray | None = field(repr=False, default=None)  # per unit in distances order
-    ids: tuple[str, ...] = ()
+    linked: np.ndarray | None = field(repr=False, default=None)  # per unit, in the distances' (= W's) order
+
+    @property
+    def n_units(self) -> int:
+        return len(self.linked)
 
     def _solve(self, rho: float, v: np.ndarray, transpose: bool = False) -> np.ndarray:
         """(I − ρW)⁻¹ v (or its transpose) for v in distances order, through the eigenvectors."""
@@ -253,8 +260,8 @@ class SpatialExposureFit:
             out[lk] = (q @ (scale * (q.T @ (root * v[lk])))) / root
         return out
 
-    def unit_effects(self, term: str, matrix: sp.csr_array, treated: np.ndarray, *, draws: int,
-                     rng: np.random.Generator, level: float = 0.95) -> pd.DataFrame:
+    def unit_effects(self, term: str, matrix: sp.csr_array, treated: np.ndarray, ids: Sequence[object], *,
+                     draws: int, rng: np.random.Generator, level: float = 0.95) -> pd.DataFrame:
         """Per-unit own/received/emitted effects of band ``term`` (columns as :func:`exposure_unit_effects`).
 
         own_i = β·[(I − ρW)⁻¹]_ii, recv = θ_k·(I − ρW)⁻¹ W_k d, emit = θ_k·W_k'(I − ρW)⁻ᵀ 1; intervals are
@@ -278,7 +285,7 @@ class SpatialExposureFit:
         sims = np.stack([values(b, t, min(max(r, -0.999), 0.999)) for b, t, r in sample])  # (draws, 3, N)
         tail = (1 - level) / 2 * 100
         low, high = np.percentile(sims, [tail, 100 - tail], axis=0)
-        columns: dict[str, object] = {"id": list(self.ids)}
+        columns: dict[str, object] = {"id": list(ids)}
         for k, name in enumerate(("own", "recv", "emit")):
             with np.errstate(invalid="ignore"):
                 psign = np.where(est[k] == 0, np.nan, (np.sign(sims[:, k]) == np.sign(est[k])).mean(axis=0))
@@ -288,12 +295,13 @@ class SpatialExposureFit:
 
     def _multiplier(self, rho: np.ndarray, term: str) -> np.ndarray:
         """mean((I − ρW)⁻¹ r_k) per ρ (islands of W are rows of the identity)."""
-        return (self.left * self.right[term]) @ (1.0 / (1.0 - np.outer(self.eigenvalues, rho))) + self.islands[term]
+        return ((self.left * self.right[term]) @ (1.0 / (1.0 - np.outer(self.eigenvalues, rho)))
+                + self.island_rows[term])
 
     def _own(self, rho: np.ndarray) -> np.ndarray:
-        """mean(diag((I − ρW)⁻¹)) per ρ."""
-        n = len(self.eigenvalues) / (1.0 - self.islands["own"])
-        return np.sum(1.0 / (1.0 - np.outer(self.eigenvalues, rho)), axis=0) / n + self.islands["own"]
+        """mean(diag((I − ρW)⁻¹)) per ρ: Σ 1/(1 − ρλ) over the linked units, 1 for each island."""
+        islands = self.n_units - len(self.eigenvalues)
+        return (np.sum(1.0 / (1.0 - np.outer(self.eigenvalues, rho)), axis=0) + islands) / self.n_units
 
     def effect_draws(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Exposure → (n, 3) draws of its direct, indirect and total effect; the point values as ``"point"``."""
@@ -341,14 +349,12 @@ def fit_spatial_exposure_did(
 
     ids = [str(i) for i in distances.ids]
     panel = panel_arrays(data, id_col=id_col, time_col=time_col, y=y, x=[treatment], ids=list(distances.ids))
-    d = panel.x[:, :, 0]
     names = tuple(f"E{k}" for k in range(len(matrices)))
     frame = data[[id_col, time_col, y, treatment, *controls]].copy()
     frame[id_col] = frame[id_col].astype(str)
     index = pd.MultiIndex.from_arrays([frame[time_col].to_numpy(), frame[id_col].to_numpy()])
-    for name, m in zip(names, matrices):
-        e = pd.DataFrame((m @ d.T).T, index=list(panel.periods), columns=ids).stack()
-        frame[name] = e.reindex(index).to_numpy()
+    for name, e in zip(names, _exposures(panel.x[:, :, 0], matrices)):
+        frame[name] = pd.DataFrame(e, index=list(panel.periods), columns=ids).stack().reindex(index).to_numpy()
     graph = build_inverse_distance(distances, cutoff_km=main_km or distances.max_km, islands="keep")
     w = prepare_weights(graph)
     if w.symmetric_base is None:
@@ -362,18 +368,13 @@ def fit_spatial_exposure_did(
     sub = sp.csr_array(c)[linked][:, linked]
     sym = (sp.diags_array(1.0 / root) @ sub @ sp.diags_array(1.0 / root)).toarray()
     values, vectors = sla.eigh(sym, driver="evr")
-    position = {str(i): k for k, i in enumerate(w.ids)}
-    to_w = np.array([position[i] for i in ids])  # distances order → weights order
-    left = vectors.T @ (1.0 / root) / n
-    right, islands = {}, {"own": float((~linked).sum()) / n}
-    for name, m in zip(names, matrices):
-        r = np.zeros(n)
-        r[to_w] = np.asarray(m.sum(axis=1)).ravel()
-        right[name] = vectors.T @ (root * r[linked])
-        islands[name] = float(r[~linked].sum()) / n
-    if not np.array_equal(to_w, np.arange(n)):  # the eigenvectors' rows must follow the distances' order
+    if [str(i) for i in w.ids] != ids:  # the eigenvectors' rows must follow the distances' order
         raise EstimationError("The main weights list the units in another order than the distances.")
-    lk = linked
+    left = vectors.T @ (1.0 / root) / n
+    right, island_rows = {}, {}
+    for name, m in zip(names, matrices):
+        r = np.asarray(m.sum(axis=1)).ravel()
+        right[name] = vectors.T @ (root * r[linked])
+        island_rows[name] = float(r[~linked].sum()) / n
     return SpatialExposureFit(fit=fit, treatment=treatment, exposures=names, eigenvalues=values, left=left,
-                              right=right, islands=islands, vectors=vectors, root=root, linked=lk,
-                              ids=tuple(ids))
+                              right=right, island_rows=island_rows, vectors=vectors, root=root, linked=linked)

@@ -174,4 +174,14 @@ def test_sdm_method_fits_every_band_with_one_spatial_lag(panel):
         w = prepare_weights(build_inverse_distance(dist, cutoff_km=dist.max_km, islands="keep"))
         dense = np.linalg.solve(np.eye(w.n) - rho * w.matrix.toarray(), r).mean()
         assert t.loc[band, "indirect_estimate"] == pytest.approx(joint.fit.params[term] * dense, rel=1e-10)
+    treated = (np.arange(w.n) % 3 == 0).astype(float)
+    frame = joint.unit_effects("E3", res.matrices["150-200"], treated, dist.ids, draws=20,
+                               rng=np.random.default_rng(0))
+    inverse = np.linalg.inv(np.eye(w.n) - rho * w.matrix.toarray())
+    beta, theta = joint.fit.params["did"], joint.fit.params["E3"]
+    band = res.matrices["150-200"]
+    # eigenvector route vs a dense inverse: rounding relative to each vector's largest entry
+    for column, dense in (("own", beta * np.diag(inverse)), ("recv", theta * inverse @ (band @ treated)),
+                          ("emit", theta * (inverse @ band.toarray()).sum(axis=0))):
+        np.testing.assert_allclose(frame[column], dense, rtol=0, atol=1e-10 * np.abs(dense).max())
     assert res.crossover.method == "band edges"
