@@ -554,13 +554,7 @@ def _fit_band_body(ctx: _Context, band: Band) -> tuple[BandFit, object]:
     })
     cols = [list(eff.table.index).index((t, e)) for e in _EFFECTS]
     samples = eff.samples[:, cols] if eff.samples is not None else empty
-    for k, e in enumerate(_EFFECTS):
-        row[f"{e}_estimate"] = eff.estimate(t, e)
-        row[f"{e}_se"] = float(np.std(samples[:, k], ddof=1))
-        for level in ctx.levels:
-            tail = (1 - level) / 2 * 100
-            lo, hi = np.percentile(samples[:, k], [tail, 100 - tail])
-            row[f"{e}_ci{round(level * 100)}_low"], row[f"{e}_ci{round(level * 100)}_high"] = float(lo), float(hi)
+    row.update(_draw_columns([eff.estimate(t, e) for e in _EFFECTS], samples, ctx.levels))
     row.update({"loglik": float(fit.loglik), "rejected_draws": int(eff.rejected_draws), "error": None})
     return BandFit(band=band, row=row, draws=np.asarray(samples, dtype=float), neighbours=neighbours), res
 
@@ -611,15 +605,22 @@ def _spatial_bands(data, y, distances, described, matrices, *, id_col, time_col,
         point, draw = fit.point(term), sims[term]
         row = {**row, "rho": float(params["rho"]), "rho_se": float(se["rho"]), "beta_did": float(params[treatment]),
                "beta_se": float(se[treatment]), "theta_did": float(params[term]), "theta_se": float(se[term])}
-        for k, e in enumerate(_EFFECTS):
-            row[f"{e}_estimate"], row[f"{e}_se"] = float(point[k]), float(np.std(draw[:, k], ddof=1))
-            for level in levels:
-                tail = (1 - level) / 2 * 100
-                lo, hi = np.percentile(draw[:, k], [tail, 100 - tail])
-                row[f"{e}_ci{round(level * 100)}_low"], row[f"{e}_ci{round(level * 100)}_high"] = float(lo), float(hi)
+        row.update(_draw_columns(point, draw, levels))
         row.update({"loglik": float(fit.fit.loglik), "rejected_draws": 0, "error": None})
         out.append(BandFit(band=band, row=row, draws=draw, neighbours=neighbours))
     return out, fit, matrices
+
+
+def _draw_columns(point: Sequence[float], draws: np.ndarray, levels: Sequence[float]) -> dict[str, float]:
+    """Direct/indirect/total estimate, se and percentile intervals of a band from its (draws, 3) effect draws."""
+    out: dict[str, float] = {}
+    for k, e in enumerate(_EFFECTS):
+        out[f"{e}_estimate"], out[f"{e}_se"] = float(point[k]), float(np.std(draws[:, k], ddof=1))
+        for level in levels:
+            tail = (1 - level) / 2 * 100
+            lo, hi = np.percentile(draws[:, k], [tail, 100 - tail])
+            out[f"{e}_ci{round(level * 100)}_low"], out[f"{e}_ci{round(level * 100)}_high"] = float(lo), float(hi)
+    return out
 
 
 def _describe_band(d, band: Band, weight: str, alpha: float) -> tuple[dict, np.ndarray, np.ndarray]:  # noqa: ANN001
