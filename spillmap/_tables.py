@@ -98,11 +98,10 @@ def write_table(
     from spillmap.models._format import frame_to_markdown
 
     md = frame_to_markdown(frame, digits) + "\n"
-    tex = frame.to_latex(index=False, float_format=f"%.{digits}f")
+    caption = {"caption": _latex_escape(note), "position": "htbp"} if note else {}
+    tex = frame.to_latex(index=False, float_format=f"%.{digits}f", **caption)
     if note:
         md += f"\nTable: {note}\n"
-        tex = frame.to_latex(index=False, float_format=f"%.{digits}f", caption=_latex_escape(note),
-                             position="htbp")
     out = [write_csv(frame if csv is None else csv, base.with_suffix(".csv"), note=note)]
     for suffix, text in ((".md", md), (".tex", tex)):
         target = base.with_suffix(suffix)

@@ -12,7 +12,8 @@ import pandas as pd
 from spillmap._files import atomic_path, prepare_folder
 from spillmap._json import dumps
 from spillmap._tables import write_csv
-from spillmap.errors import IslandWarning, PilotMatchWarning
+from spillmap.errors import IslandWarning
+from spillmap.policy import quiet_pilot_years
 from spillmap.synthetic import SYNTHETIC_NOTE
 
 __all__ = ["run_demo", "ring_table"]
@@ -59,9 +60,7 @@ def run_demo(out: str | os.PathLike[str], *, band_km: float = 50.0, max_km: floa
 
     layer = gis.read_china_layer()
     projected = gis.to_projected(layer)
-    with warnings.catch_warnings():  # the run writes pilots_unmatched.csv and warns naming it
-        warnings.simplefilter("ignore", PilotMatchWarning)
-        pilots = gis.pilot_years(layer, id_col=gis.CHINA_ID, name_col=gis.CHINA_NAME)
+    pilots = quiet_pilot_years(layer)  # the run writes pilots_unmatched.csv and warns naming it
     dist = gis.pairwise_distances(layer, gis.CHINA_ID, name_col=gis.CHINA_NAME)
     graph = sw.row_standardize(sw.build_inverse_distance(dist))
     summary = sw.summarize_weights(graph, dist, description="inverse distance (km^-1), row-standardised")

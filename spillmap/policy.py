@@ -71,7 +71,7 @@ def load_policy_inputs(
     if panel is None:
         from spillmap.synthetic import DEMO_DGP, synthetic_panel
 
-        years = _pilot_years(gis, layer, pilots)
+        years = quiet_pilot_years(layer, pilots)
         dist = gis.pairwise_distances(layer, gis.CHINA_ID, name_col=gis.CHINA_NAME)
         frame = synthetic_panel(dist, years.years, seed=seed, **DEMO_DGP).drop(columns="did")
         attrs = dict(frame.attrs)
@@ -100,7 +100,7 @@ def load_policy_inputs(
         fy = frame.groupby(id_col)[first_year_col].first()
         treated = assign_treatment(frame.drop(columns=first_year_col), id_col=id_col, time_col=time_col, first_year=fy)
     else:
-        years = _pilot_years(gis, layer, pilots)
+        years = quiet_pilot_years(layer, pilots)
         unmatched = years.unmatched
         treated = assign_treatment(frame, id_col=id_col, time_col=time_col, first_year=years.years,
                                    layer_ids=layer[gis.CHINA_ID])
@@ -109,8 +109,10 @@ def load_policy_inputs(
                         unmatched_pilots=unmatched)
 
 
-def _pilot_years(gis, layer, pilots):  # noqa: ANN001, ANN202 - PilotJoin
-    """The pilot join without its warning: :func:`write_unmatched_pilots` names the file that lists the misses."""
+def quiet_pilot_years(layer, pilots: str | os.PathLike[str] | None = None):  # noqa: ANN001, ANN201 - PilotJoin
+    """The pilot join on the shipped layer without its warning: the run writes ``pilots_unmatched.csv``
+    (:func:`write_unmatched_pilots`) and warns naming that file instead."""
+    from spillmap import gis
     from spillmap.errors import PilotMatchWarning
 
     with warnings.catch_warnings():

@@ -277,9 +277,8 @@ def _polish_lag(rho: float, e00: float, e01: float, e11: float, w: PreparedWeigh
         rho = new
         if abs(step) <= 4 * np.finfo(float).eps * max(1.0, abs(rho)):
             break
-    if loglik(rho, ssr(rho)) < loglik(best, ssr(best)) - 1e-9 * abs(loglik(best, ssr(best))):
-        return best
-    return rho
+    start = loglik(best, ssr(best))
+    return best if loglik(rho, ssr(rho)) < start - 1e-9 * abs(start) else rho
 
 
 def _check_identified(y: np.ndarray, wy: np.ndarray, fe: str) -> None:
