@@ -14,6 +14,7 @@ import json
 import warnings
 
 import pandas as pd
+import pyogrio
 import pytest
 from typer.testing import CliRunner
 
@@ -91,3 +92,18 @@ def test_sweep_user_panel_and_layer(runner, tmp_path):
     assert result.exit_code == 1
     assert "1 panel unit(s) are not in the layer's 'city' column: '999999'" in result.output
     assert not out.exists() or not any(p for p in out.iterdir() if not p.name.startswith("."))
+
+
+@pytest.mark.filterwarnings("ignore::spillmap.errors.WeightsAssumptionWarning")  # 三沙市 is an island of W
+def test_sweep_sdm_method_json_and_layers(runner, tmp_path):
+    """--method sdm answers with the documented keys and writes the band layers through the multiplier."""
+    out = tmp_path / "sdm"
+    result = runner.invoke(app, ["sweep", "--out", str(out), "--method", "sdm", "--max", "300", "--effects", "100",
+                                 "--workers", "0", "--json", "--layers", "--vce", "cluster"])
+    assert result.exit_code == 0, result.output
+    headline = json.loads(result.stdout)
+    assert headline["method"] == "sdm" and headline["vce"] == "cluster" and headline["cutoff_km"] is None
+    assert {"estimate", "ci95_low", "ci95_high"} <= set(headline["bands"][1]["indirect"])
+    assert {"radius_km", "intervals"} <= set(headline["crossover"])
+    near = pyogrio.read_dataframe(out / "sweep_bands.gpkg", layer="sweep_0050_0100")
+    assert {"own", "recv", "recv_lo", "recv_hi", "emit"} <= set(near.columns)

@@ -249,6 +249,13 @@ class SpatialExposureFit:
     def n_units(self) -> int:
         return len(self.linked)
 
+    @property
+    def vce(self) -> str:
+        """The covariance of the fit (as :class:`ExposureFit` names it)."""
+        return self.fit.vce
+
+    cutoff_km = None  # no Conley variance for the spatial model
+
     def _solve(self, rho: float, v: np.ndarray, transpose: bool = False) -> np.ndarray:
         """(I − ρW)⁻¹ v (or its transpose) for v in distances order, through the eigenvectors."""
         out = np.asarray(v, dtype=float).copy()
