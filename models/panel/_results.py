@@ -112,6 +112,8 @@ class SpatialPanelResult:
         default) and the number of clusters G; else None.
     dk_lags
         For ``vce="dk"``: the Bartlett lags; else None.
+    fixed_b
+        For ``vce="dk"``: whether ``vcov`` carries the fixed-b factor (see :meth:`with_vce`); else None.
     id_col, time_col
         The panel's unit and period columns.
     """
@@ -139,6 +141,7 @@ class SpatialPanelResult:
     cluster: str | None = None
     n_clusters: int | None = None
     dk_lags: int | None = None
+    fixed_b: bool | None = None
     id_col: str | None = None
     time_col: str | None = None
     score_inputs: ScoreInputs | None = field(default=None, repr=False)
@@ -280,13 +283,14 @@ class SpatialPanelResult:
             "vce_cluster": self.cluster,
             "n_clusters": self.n_clusters,
             "dk_lags": self.dk_lags,
+            "dk_fixed_b": self.fixed_b,
         }
 
     def _vce_label(self) -> str:
         if self.vce == "cluster":
             return f"cluster {self.cluster}, G={self.n_clusters}"
         if self.vce == "dk":
-            return f"dk, {self.dk_lags} lags"
+            return f"dk, {self.dk_lags} lags" + (", fixed-b" if self.fixed_b else "")
         return self.vce
 
     # ------------------------------------------------------------ variance
@@ -297,6 +301,7 @@ class SpatialPanelResult:
         cluster: str | None = None,
         data: pd.DataFrame | None = None,
         dk_lags: int | None = None,
+        fixed_b: bool = True,
     ) -> SpatialPanelResult:
         """The same fit with another covariance (a new result; no refit).
 
@@ -315,7 +320,11 @@ class SpatialPanelResult:
             with two-way effects). ``"cluster"``: scores summed within
             clusters, times G/(G−1). ``"dk"``: Driscoll–Kraay, period sums with
             Bartlett-weighted autocovariances, times T/(T−1) (so ``dk_lags=0``
-            equals clustering by period).
+            equals clustering by period), and by default times the fixed-b
+            factor (c/1.96)², so that normal 95 % intervals use the fixed-b
+            critical value c for T periods and L lags (Kiefer & Vogelsang 2005;
+            with L = 0, Student's t with T − 1 df); ``fixed_b=False`` gives
+            ``xtscc``'s plain estimate.
         cluster
             For ``"cluster"``: a column of the panel whose values label the
             clusters (may vary over time); the unit column (default) or the
@@ -324,6 +333,8 @@ class SpatialPanelResult:
             The long panel that was fitted, when ``cluster`` names another column.
         dk_lags
             Bartlett lags L ≥ 0 for ``"dk"``; default floor(4 (T/100)^(2/9)).
+        fixed_b
+            ``"dk"`` only: apply the fixed-b factor (default True).
 
         Returns
         -------
@@ -344,10 +355,12 @@ class SpatialPanelResult:
             raise EstimationError(f"cluster= applies to vce='cluster', not vce={vce!r}.")
         if dk_lags is not None and vce != "dk":
             raise EstimationError(f"dk_lags= applies to vce='dk', not vce={vce!r}.")
+        if not fixed_b and vce != "dk":
+            raise EstimationError(f"fixed_b=False applies to vce='dk', not vce={vce!r}.")
         oim = self.oim_vcov if self.oim_vcov is not None else self.vcov
         if vce == "oim":
             return dataclasses.replace(self, vcov=oim, vce="oim", cluster=None, n_clusters=None, dk_lags=None,
-                                       oim_vcov=None)
+                                       fixed_b=None, oim_vcov=None)
         if self.score_inputs is None:
             why = ("spreg reports its own variance" if self.engine == "spreg"
                    else "the bias-corrected estimates are not a root of the score")
@@ -363,11 +376,11 @@ class SpatialPanelResult:
         from spillmap.models._threads import blas_threads
 
         with blas_threads(self.weights.n):
-            vcov = robust_vcov(self.score_inputs.parts, vce, clusters=codes, dk_lags=lags)
+            vcov = robust_vcov(self.score_inputs.parts, vce, clusters=codes, dk_lags=lags, fixed_b=fixed_b)
         names = self.params.index
         return dataclasses.replace(
             self, vcov=pd.DataFrame(vcov, index=names, columns=names), vce=vce, cluster=label,
-            n_clusters=n_clusters, dk_lags=lags, oim_vcov=oim,
+            n_clusters=n_clusters, dk_lags=lags, fixed_b=bool(fixed_b) if vce == "dk" else None, oim_vcov=oim,
         )
 
     def _clusters(self, cluster: str | None, data: pd.DataFrame | None) -> tuple[np.ndarray, str, int]:

@@ -252,10 +252,33 @@ def test_cluster_with_singletons_is_robust_up_to_the_factors(small_fit):
 
 def test_dk_with_no_lags_is_clustering_by_period(small_fit):
     _, res = small_fit
-    dk = res.with_vce("dk", dk_lags=0)
+    dk = res.with_vce("dk", dk_lags=0, fixed_b=False)
     by_period = res.with_vce("cluster", cluster="year")
-    assert by_period.n_clusters == res.n_periods and dk.dk_lags == 0
+    assert by_period.n_clusters == res.n_periods and dk.dk_lags == 0 and dk.fixed_b is False
     np.testing.assert_allclose(dk.vcov, by_period.vcov, rtol=RTOL_CLOSED)
+
+
+def test_dk_default_carries_the_fixed_b_factor(small_fit):
+    """Default dk = plain Driscoll–Kraay × (c/1.96)², c the fixed-b critical value for (T, L)."""
+    _, res = small_fit
+    plain, fixed = res.with_vce("dk", fixed_b=False), res.with_vce("dk")
+    assert fixed.fixed_b is True and "fixed-b" in fixed.summary().as_text()
+    factor = _vce.fixed_b_factor(res.n_periods, fixed.dk_lags)
+    np.testing.assert_allclose(fixed.vcov, plain.vcov * factor, rtol=RTOL_CLOSED)
+    with pytest.raises(EstimationError, match="fixed_b"):
+        res.with_vce("cluster", fixed_b=False)
+
+
+@pytest.mark.parametrize("t", [8, 40])
+def test_fixed_b_factor_without_lags_is_students_t(t):
+    """L = 0: |Σe|/√(T/(T−1)·Σ(e−ē)²) is |t| with T − 1 df exactly; the simulated 97.5 % quantile agrees to
+    0.02 (FIXED_B_DRAWS = 100,000: its Monte Carlo standard error is below 0.007 for T ≥ 8)."""
+    from scipy import stats
+
+    c = 1.959963984540054 * np.sqrt(_vce.fixed_b_factor(t, 0))
+    assert c == pytest.approx(stats.t.ppf(0.975, t - 1), abs=0.02)
+    # lags widen it, long panels bring it back towards the normal
+    assert _vce.fixed_b_factor(40, 3) > _vce.fixed_b_factor(40, 0) > _vce.fixed_b_factor(400, 0) > 1.0
 
 
 def _brute_force_meat(parts, codes):
@@ -316,7 +339,7 @@ def test_slx_matches_pyfixest(ring):
     for vce, opts, pf_vcov, pf_opts, factor in cases:
         fit = pf.feols(fml, data=data, vcov=pf_vcov, ssc=pf.ssc(k_adj=False, G_adj=vce == "cluster"), **pf_opts)
         np.testing.assert_allclose(fit.coef().to_numpy(), res.params[names].to_numpy(), rtol=RTOL_PYFIXEST)
-        ours = res.with_vce(vce, **opts).vcov.loc[names, names].to_numpy()
+        ours = res.with_vce(vce, **opts, **({"fixed_b": False} if vce == "dk" else {})).vcov.loc[names, names].to_numpy()
         np.testing.assert_allclose(ours, np.asarray(fit._vcov) * factor, rtol=RTOL_PYFIXEST)
 
 
