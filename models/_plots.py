@@ -102,6 +102,10 @@ def plot_sweep(result, ax=None, *, level: float = 0.95, title: str | None = None
                        label=f"crossover {level:.0%} interval")
         ax.axvline(cross.radius_km, color="#c0504d", linewidth=1.5, linestyle="--",
                    label=f"crossover ≈ {cross.radius_km:.0f} km")
+    elif cross.method != "interpolated" and np.isfinite(cross.intervals.get(level, (np.nan,))[0]):
+        start = cross.intervals[level][0]  # no siphon shown: where one could begin (an open interval)
+        ax.axvline(start, color="#c0504d", linewidth=1.2, linestyle=":",
+                   label=f"no siphon shown; one could begin beyond {start:.0f} km ({level:.0%})")
     where = "ring midpoint" if result.mode == "ring" else "band radius"
     ax.set_xlabel(f"distance, km ({where})")
     ax.set_ylabel("indirect effect of DID")

@@ -19,7 +19,8 @@ place where it goes from positive to non-positive.
   5 % of samples, however many bands there are — with a positive estimate in
   some band before the run. Runs add power where single bands are noisy
   (a siphon spread over two or three bands). The edge is the one after the
-  last positive band before the run's first negative band. Otherwise the kind is
+  last positive band before the run's lowest band (so a noisy negative band
+  ahead of the siphon does not move the radius inwards). Otherwise the kind is
   ``"not_shown"`` and the statement says so.
 * **Interpolated** (no ``edges_km``; kernel knots, or discs): the crossing is
   linearly interpolated between the two positions, as for a curve that is
@@ -28,6 +29,15 @@ place where it goes from positive to non-positive.
 A draw that never turns negative crosses *beyond* the last band (+∞), one
 that is never positive has no spillover zone (−∞); percentiles are taken
 without interpolation so such bounds stay open.
+
+Without a shown siphon the interval is still a confidence statement, open to
+the right: [X, +∞), "a siphon, if there is one, begins beyond X km". X is the
+inner edge (kernel: the knot) of the farthest band whose effect is
+significantly *positive* under a one-sided simultaneous (sup-t) bound over
+all bands at that level, −∞ when none is. With one crossing (positive up to
+the radius, not positive beyond), a band with a positive mean has part of its
+width inside the radius, so X ≤ radius unless a non-positive band is flagged,
+which the simultaneous bound keeps to 1 − level.
 """
 
 from __future__ import annotations
@@ -101,7 +111,8 @@ class Crossover:
     intervals
         Level → (low, high) in km, percentiles of the draws' crossovers;
         ±inf bounds are open (the crossing may lie beyond the last band or
-        before the first).
+        before the first). Without a shown crossing: (X, +inf), where a siphon
+        may begin (module docstring).
     share_crossing
         Share of draws whose curve crosses inside the swept range.
     first_negative_band
@@ -146,6 +157,8 @@ class Crossover:
         elif self.kind == "never_positive":
             text = (f"No crossover between {lo:g} and {hi:g} km: the indirect effect is not positive in any "
                     f"band, so there is no spillover zone to turn into a siphon.")
+        if self.kind != "crossing":
+            text += self._open_sentence()
         elif self.method == "band edges" and self.bracket_km is not None:
             parts = [f"{level:.0%} interval {_fmt_interval(self.intervals[level], self.range_km)}"
                      for level in sorted(self.intervals, reverse=True)]
@@ -168,6 +181,18 @@ class Crossover:
             text += (f" First band with a significantly negative effect ({level:.0%}): {band} km."
                      if band else f" No band has a significantly negative effect at {level:.0%}.")
         return text
+
+    def _open_sentence(self) -> str:
+        """Where a siphon could begin when none is shown (band edges and kernel only)."""
+        if self.method == "interpolated" or not self.intervals:
+            return ""
+        level = max(self.intervals)
+        start = self.intervals[level][0]
+        if np.isfinite(start):
+            return (f" A siphon, if there is one, begins beyond {start:g} km ({level:.0%} interval "
+                    f"{start:g} km – open; the spillover is significantly positive up to there).")
+        return (f" No band is significantly positive ({level:.0%}, simultaneous), so the bands do not bound "
+                "where a siphon could begin.")
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -283,8 +308,8 @@ SCAN_BANDS = 4
 
 
 def _first_shown_siphon(est: np.ndarray, d: np.ndarray) -> int | None:
-    """The first negative band of the first run (≤ SCAN_BANDS adjacent bands) whose mean is significantly
-    negative under a one-sided sup-t bound over all runs, with a positive estimate before it; None without."""
+    """The lowest band of the first run (≤ SCAN_BANDS adjacent bands) whose mean is significantly negative
+    under a one-sided sup-t bound over all runs, with a positive estimate before that band; None without."""
     ok = np.isfinite(est)
     if len(d) < 2 or not ok.any():
         return None
@@ -306,9 +331,38 @@ def _first_shown_siphon(est: np.ndarray, d: np.ndarray) -> int | None:
     shown = usable & (point + crit * np.where(usable, se, np.inf) < 0)
     for r in sorted(np.flatnonzero(shown), key=lambda r: (start[r], stop[r])):
         inside = [k for k in range(start[r], stop[r] + 1) if np.isfinite(est[k]) and est[k] < 0]
-        if inside and np.any(est[:inside[0]] > 0):  # the run's first negative band, after a positive one
-            return int(inside[0])
+        if not inside:
+            continue
+        lowest = min(inside, key=lambda k: est[k])
+        if np.any(est[:lowest] > 0):
+            return int(lowest)
     return None
+
+
+def _positive_reach(est: np.ndarray, d: np.ndarray, level: float) -> int | None:
+    """Index of the farthest band significantly positive under a one-sided sup-t ``level`` bound over all
+    bands (a band whose draws do not vary counts when its estimate is positive); None when no band is."""
+    ok = np.flatnonzero(np.isfinite(est))
+    if not len(ok) or len(d) < 2:
+        return None
+    point, draws = est[ok], d[:, ok]
+    with np.errstate(all="ignore"):
+        se = np.std(draws, axis=0, ddof=1)
+        varies = se > 0
+        crit = (float(np.quantile(np.max((draws[:, varies] - point[varies]) / se[varies], axis=1), level))
+                if varies.any() else 0.0)
+    positive = np.where(varies, point - crit * np.where(varies, se, 1.0) > 0, point > 0)
+    return int(ok[np.flatnonzero(positive)[-1]]) if positive.any() else None
+
+
+def _open_bounds(est: np.ndarray, d: np.ndarray, starts: np.ndarray,
+                 levels: Sequence[float]) -> dict[float, tuple[float, float]]:
+    """Level → (X, +inf) without a shown siphon: X = ``starts`` of the farthest significantly positive band."""
+    bounds = {}
+    for level in levels:
+        k = _positive_reach(est, d, level)
+        bounds[level] = (float(starts[k]) if k is not None else -np.inf, np.inf)
+    return bounds
 
 
 def _last_positive_before(d: np.ndarray, stop: int) -> np.ndarray:
@@ -336,7 +390,7 @@ def _by_edges(edges: np.ndarray, est: np.ndarray, d: np.ndarray, labels: list[st
         kind, bound = _no_crossing(est)
         sign_changes = crossing_index(d)
         sign_changes = sign_changes[~np.isnan(sign_changes)]
-        return Crossover(radius_km=bound, kind=kind, intervals={lev: (bound, bound) for lev in levels},
+        return Crossover(radius_km=bound, kind=kind, intervals=_open_bounds(est, d, inner, levels),
                          share_crossing=float(np.mean(np.isfinite(sign_changes))) if len(sign_changes) else 0.0,
                          **common)
 
@@ -368,7 +422,7 @@ def _interpolated_with_evidence(x: np.ndarray, est: np.ndarray, d: np.ndarray, l
     siphon = _first_shown_siphon(est, d)
     if siphon is None:
         kind, bound = _no_crossing(est)
-        return Crossover(radius_km=bound, kind=kind, intervals={lev: (bound, bound) for lev in levels},
+        return Crossover(radius_km=bound, kind=kind, intervals=_open_bounds(est, d, x, levels),
                          share_crossing=0.0, **common)
 
     def cross(values: np.ndarray) -> np.ndarray:

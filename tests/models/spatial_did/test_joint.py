@@ -127,8 +127,34 @@ def test_edge_crossover_is_never_narrower_than_two_bands():
     null = crossover(x, zero, zero + rng.normal(0, 0.15, (2000, 12)), edges_km=edges)
     assert null.kind == "not_shown" and "No crossover shown" in null.statement and np.isnan(null.radius_km)
     never = crossover(x, np.full(12, 0.2), np.full((100, 12), 0.2), edges_km=edges)
-    assert never.kind == "positive_throughout" and never.intervals[0.95] == (np.inf, np.inf)
-    assert "No crossover" in never.statement
+    assert never.kind == "positive_throughout" and never.intervals[0.95] == (550, np.inf)  # certain to 600 km
+    assert "No crossover" in never.statement and "begins beyond 550 km" in never.statement
+
+
+def test_without_a_shown_siphon_the_interval_is_open_beyond_the_positive_reach():
+    """No shown siphon: (X, +inf), X the inner edge of the farthest band significantly positive under a
+    simultaneous one-sided bound; -inf (no bound) when no band is."""
+    edges = [(a, a + 50.0) for a in range(0, 600, 50)]
+    x = [a + 25.0 for a in range(0, 600, 50)]
+    rng = np.random.default_rng(1)
+    weak = np.array([0.6, 0.6, 0.05, 0.0, -0.1] + [0.0] * 7)
+    res = crossover(x, weak, weak + rng.normal(0, 0.1, (4000, 12)), edges_km=edges)
+    assert res.kind == "not_shown" and res.intervals[0.95] == (50, np.inf) and res.intervals[0.9] == (50, np.inf)
+    assert "begins beyond 50 km" in res.statement
+    assert res.to_dict()["intervals"]["0.95"] == [50, None]
+    flat = np.zeros(12)
+    none = crossover(x, flat, flat + rng.normal(0, 0.1, (4000, 12)), edges_km=edges)
+    assert none.intervals[0.95] == (-np.inf, np.inf) and "do not bound" in none.statement
+
+
+def test_a_noisy_negative_band_ahead_of_the_siphon_does_not_move_the_radius():
+    """The radius is the edge after the last positive band before the shown run's lowest band."""
+    edges = [(a, a + 50.0) for a in range(0, 600, 50)]
+    x = [a + 25.0 for a in range(0, 600, 50)]
+    est = np.array([0.3, 0.3, -0.02, 0.05, -0.3, -0.3] + [0.0] * 6)
+    rng = np.random.default_rng(2)
+    res = crossover(x, est, est + rng.normal(0, 0.05, (4000, 12)), edges_km=edges)
+    assert res.kind == "crossing" and res.radius_km == 200 and res.bracket_km == (150, 250)
 
 
 def test_unit_effects_scale_the_band_coefficient(panel, bands_and_matrices):
