@@ -492,7 +492,7 @@ def sweep(
     out: OutOpt = Path("out/sweep"),
     as_json: Annotated[bool, json_option("Print per-band effects and the crossover as JSON.")] = False,
 ) -> None:
-    """Siphon radius: re-fit the spatial Durbin DID on distance bands; where does spillover turn negative?"""
+    """Siphon radius: spillover by distance band, all bands in one DID; where does it turn negative?"""
     with _reported():
         from spillmap.sweep import run_sweep
 
