@@ -45,7 +45,18 @@ def suggest_metric_crs(frame: gpd.GeoSeries | gpd.GeoDataFrame) -> CRS:
     if frame.crs is None:
         raise CRSError("The layer has no CRS; set one before projecting (read_layer(crs=...)).")
     geographic = frame.crs.geodetic_crs or CRS.from_epsg(4326)
-    lon0, lat0, lon1, lat1 = frame.to_crs(geographic).total_bounds
+    lonlat = frame.to_crs(geographic)
+    lon0, lat0, lon1, lat1 = lonlat.total_bounds
+    west, east = longitude_range(lonlat)
+    if east - west < lon1 - lon0 - 1e-9:
+        # the layer crosses the antimeridian (or uses 0…360° longitudes): an azimuthal equal-area
+        # projection centred on the layer keeps both sides together, with distances right
+        lon_c = (west + east) / 2
+        lon_c = (lon_c + 180.0) % 360.0 - 180.0
+        conversion = LambertAzimuthalEqualAreaConversion(
+            latitude_natural_origin=(lat0 + lat1) / 2, longitude_natural_origin=lon_c
+        )
+        return ProjectedCRS(conversion=conversion, geodetic_crs=geographic, name="spillmap equal-area (antimeridian)")
     if lon1 - lon0 <= UTM_MAX_SPAN_DEG and -80 <= lat0 and lat1 <= 84:
         utm = frame.estimate_utm_crs()
         if utm is not None:
@@ -64,6 +75,24 @@ def suggest_metric_crs(frame: gpd.GeoSeries | gpd.GeoDataFrame) -> CRS:
             longitude_false_origin=lon_c,
         )
     return ProjectedCRS(conversion=conversion, geodetic_crs=geographic, name="spillmap equal-area")
+
+
+def longitude_range(lonlat: gpd.GeoSeries | gpd.GeoDataFrame) -> tuple[float, float]:
+    """``(west, east)`` of the shortest longitude interval holding every vertex, on the circle.
+
+    ``east`` may exceed 180 when the interval crosses the antimeridian (e.g. ``(178.5, 181.5)``).
+    """
+    import numpy as np
+    import shapely
+
+    lon = np.unique(np.mod(shapely.get_coordinates(lonlat.geometry.array)[:, 0] + 180.0, 360.0) - 180.0)
+    if len(lon) < 2:
+        return (float(lon[0]), float(lon[0])) if len(lon) else (0.0, 0.0)
+    gaps = np.diff(np.append(lon, lon[0] + 360.0))
+    k = int(np.argmax(gaps))  # the widest empty arc lies after lon[k]; the layer is the rest
+    west = lon[(k + 1) % len(lon)]
+    east = lon[k] + (360.0 if k + 1 < len(lon) else 0.0)
+    return float(west), float(east)
 
 
 def to_projected(frame: gpd.GeoDataFrame, crs: Any = None) -> gpd.GeoDataFrame:

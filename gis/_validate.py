@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -17,6 +18,8 @@ from spillmap.errors import (
     MissingColumnError,
     MissingIdError,
 )
+
+from ._options import LIBRARY_OPTIONS, option_fix
 
 __all__ = ["validate_layer", "validate_ids", "require_columns", "format_ids", "describe_groups"]
 
@@ -45,18 +48,24 @@ def describe_groups(groups: Sequence[tuple[Sequence[object], str]]) -> str:
     return "; ".join(f"{len(ids)} {text}: {format_ids(ids)}" for ids, text in groups if len(ids))
 
 
-def require_columns(frame: pd.DataFrame, columns: Sequence[str], where: str) -> None:
-    """Raise :class:`MissingColumnError` naming the absent columns and those present."""
+def require_columns(frame: pd.DataFrame, columns: Sequence[str], where: str, *, fix: str = "(CLI: --id)") -> None:
+    """Raise :class:`MissingColumnError` naming the absent columns and those present.
+
+    ``fix`` says how to name another column (``"with --layer-id"``, ``"with [layer] id"``).
+    """
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         present = [c for c in frame.columns if c != getattr(frame, "_geometry_column_name", None)]
+        same_case = [str(c) for c in present if str(c).lower() == str(missing[0]).lower()]
+        close = same_case or difflib.get_close_matches(str(missing[0]), list(map(str, present)), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise MissingColumnError(
-            f"{where} has no column {format_ids(missing)}; its columns are: "
-            f"{', '.join(map(str, present))}. Name the right one (CLI: --id)."
+            f"{where} has no column {format_ids(missing)}{hint}; its columns are: "
+            f"{', '.join(map(str, present)) or 'none'}. Name the right one {fix}."
         )
 
 
-def validate_ids(frame: pd.DataFrame, id_col: str, *, where: str = "the layer") -> None:
+def validate_ids(frame: pd.DataFrame, id_col: str, *, where: str = "the layer", fix: str = "(CLI: --id)") -> None:
     """Check that ``id_col`` exists and holds one unique, non-empty id per row.
 
     Raises
@@ -65,7 +74,7 @@ def validate_ids(frame: pd.DataFrame, id_col: str, *, where: str = "the layer") 
         Naming the column, the empty rows (1-based) or the repeated ids and
         their rows.
     """
-    require_columns(frame, [id_col], where)
+    require_columns(frame, [id_col], where, fix=fix)
     ids = frame[id_col]
     blank = ids.isna() | (ids.astype(str).str.strip() == "")
     if blank.any():
@@ -96,6 +105,7 @@ def validate_layer(
     *,
     repair: bool = True,
     where: str = "the layer",
+    options: Mapping[str, str | None] | None = None,
 ) -> gpd.GeoDataFrame:
     """Check ids and polygon geometries; return a copy with invalid ones repaired.
 
@@ -110,7 +120,9 @@ def validate_layer(
     GeometryError
         Missing or empty geometries, or non-polygon geometries (listed by id).
     """
-    validate_ids(frame, id_col, where=where)
+
+    id_fix = f"with {option_fix(options, 'id')}" if options else "(CLI: --id)"
+    validate_ids(frame, id_col, where=where, fix=id_fix)
     ids = frame[id_col]
 
     geoms = frame.geometry.array
@@ -120,6 +132,8 @@ def validate_layer(
             f"{where}: {int(missing.sum())} unit(s) have no or an empty geometry: "
             f"{format_ids(ids[missing].tolist())}. Remove them or fix their boundaries."
         )
+    seats = option_fix(options, "points")
+    seats = f"{seats}=" if seats == LIBRARY_OPTIONS["points"] else seats
     kinds = shapely.get_type_id(geoms)
     polygonal = np.isin(kinds, [3, 6])
     if not polygonal.all():
@@ -127,7 +141,9 @@ def validate_layer(
         raise GeometryError(
             f"{where}: expected Polygon/MultiPolygon boundaries but found "
             f"{', '.join(found)} for {format_ids(ids[~polygonal].tolist())}. "
-            "Use a boundary (polygon) layer; city seats belong in points=."
+            "Use a boundary (polygon) layer"
+            + (f"; city seats belong in {seats}." if seats
+               else " (spillmap measures distances between the units' centroids).")
         )
 
     out = frame.copy()
@@ -143,7 +159,10 @@ def validate_layer(
         fixed = _polygonal(shapely.make_valid(geoms[invalid]))
         if shapely.is_empty(fixed).any():
             lost = np.asarray(bad_ids, dtype=object)[shapely.is_empty(fixed)].tolist()
-            raise GeometryError(f"{where}: geometries of {format_ids(lost)} collapse when repaired.")
+            raise GeometryError(
+                f"{where}: the geometries of {format_ids(lost)} enclose no area (collapsed to a line or a "
+                "point) and cannot be repaired; remove those features or redraw their boundaries."
+            )
         out.loc[invalid, out.geometry.name] = fixed
         out.attrs["repaired_ids"] = [_plain(i) for i in bad_ids]
         warnings.warn(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from spillmap._cli_common import (
+    CrsOpt,
     EncodingOpt,
     LayerNameOpt,
     _console,
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
 
 __all__ = ["run_zonal", "zonal", "OUTPUT_SUFFIXES"]
 
+#: How ``zonal`` names read_layer's arguments in the fixes of layer messages.
+ZONAL_OPTIONS = {"layer": "--layer-name", "id": "--id", "encoding": "--encoding", "crs": "--crs", "points": None}
+
 #: Output formats of :func:`run_zonal`, chosen by the suffix of ``out_path``.
 OUTPUT_SUFFIXES = (".csv", ".parquet", ".pq")
 
@@ -52,6 +56,7 @@ def run_zonal(
     stats: Sequence[str] = ("mean", "sum", "count"),
     all_touched: bool = False,
     encoding: str | None = None,
+    crs: str | None = None,
     band: int = 1,
     prefix: str = "",
     progress: Callable[[str, int, int], None] | None = None,
@@ -78,6 +83,8 @@ def run_zonal(
         As in :func:`spillmap.gis._zonal.zonal_stats`.
     encoding
         Shapefile ``.dbf`` codec, e.g. ``"gb18030"``.
+    crs
+        CRS for a layer file that declares none, e.g. ``"EPSG:4326"``.
 
     Returns
     -------
@@ -120,7 +127,7 @@ def run_zonal(
                 f"Panel '{panel}' has no column {', '.join(repr(c) for c in missing)}; its columns are: "
                 f"{', '.join(map(str, table.columns))}. Name the unit id (--id) and period (--time) columns."
             )
-    layer = read_layer(layer_path, id_col, layer=layer_name, encoding=encoding)
+    layer = read_layer(layer_path, id_col, layer=layer_name, encoding=encoding, crs=crs, options=ZONAL_OPTIONS)
     result = zonal_stats(
         layer, rasters, id_col=id_col, stats=stats, band=band,  # type: ignore[arg-type]
         all_touched=all_touched, prefix=prefix, progress=progress,
@@ -173,6 +180,7 @@ def zonal(
     ] = None,
     layer_name: LayerNameOpt = None,
     encoding: EncodingOpt = None,
+    crs: CrsOpt = None,
     panel: Annotated[
         Optional[Path], typer.Option("--panel", help="Long panel (CSV, Parquet, Stata .dta) to add the values to.")
     ] = None,
@@ -194,7 +202,7 @@ def zonal(
             written, table = run_zonal(
                 layer, rasters, id_col=id_col, layer_name=layer_name, panel=panel, time_col=time_col,
                 out_path=out, stats=_split(stats), all_touched=all_touched,
-                encoding=encoding, band=band, prefix=prefix, progress=progress,
+                encoding=encoding, crs=crs, band=band, prefix=prefix, progress=progress,
             )
         summary = {
             "out": str(written),

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from libpysal.graph import Graph, read_gal, read_gwt
+from libpysal.graph import Graph
+from spillmap.gis._validate import describe_groups, format_ids
 
 from spillmap._files import atomic_path
 from spillmap.errors import WeightsFileError
-from spillmap.gis._validate import describe_groups
 
 from ._build import sorted_graph
 
@@ -49,7 +49,8 @@ def read_weights(
     """Read weights from ``.gal``, ``.gwt``, ``.npz`` or a square ``.csv`` matrix.
 
     A ``.csv`` holds an n×n matrix whose header row gives the unit ids in
-    row order (an optional first column repeating them is allowed).
+    row order (an optional first column repeating them is allowed). Ids are
+    read as text (``"020100"`` keeps its zero).
 
     Parameters
     ----------
@@ -61,28 +62,52 @@ def read_weights(
         ``110000`` match). Ids missing on either side are an error.
     ids_from
         What ``ids`` come from, for messages (``"the layer"``, ``"the panel"``).
+
+    Raises
+    ------
+    WeightsFileError
+        The file is missing, empty or malformed (the message names the line,
+        row or cell), a weight is negative, infinite or missing, a unit is
+        its own neighbour, or the ids do not match ``ids``.
     """
     source = Path(path)
     if not source.exists():
         raise WeightsFileError(f"Weights file '{source}' does not exist; check the path.")
+    if source.is_dir():
+        raise WeightsFileError(f"Weights file '{source}' is a folder; give the weights file inside it.")
     suffix = source.suffix.lower()
+    if suffix not in WEIGHTS_SUFFIXES:
+        raise WeightsFileError(
+            f"Cannot tell the format of '{source}'; use one of {', '.join(WEIGHTS_SUFFIXES)} "
+            "(rename the file if it is one of them)."
+        )
+    if source.stat().st_size == 0:
+        raise WeightsFileError(
+            f"Weights file '{source}' is empty (0 bytes): the export or copy did not finish; "
+            "write the weights again (e.g. spillmap weights --out w.gal)."
+        )
     try:
         if suffix == ".gal":
-            graph = read_gal(source)
+            graph = _read_gal(source)
         elif suffix == ".gwt":
-            graph = read_gwt(source)
+            graph = _read_gwt(source)
         elif suffix == ".npz":
             graph = _read_npz(source)
-        elif suffix == ".csv":
-            graph = _read_csv(source)
         else:
-            raise WeightsFileError(
-                f"Cannot tell the format of '{source}'; use one of {', '.join(WEIGHTS_SUFFIXES)}."
-            )
+            graph = _read_csv(source)
     except WeightsFileError:
         raise
-    except (ValueError, KeyError, IndexError, OSError) as err:
-        raise WeightsFileError(f"'{source}' is not a valid {suffix} weights file: {err}") from None
+    except UnicodeDecodeError as err:
+        raise WeightsFileError(
+            f"'{source}' is not a text {suffix} file (byte 0x{err.object[err.start]:02x} at offset {err.start} "
+            "is not UTF-8); save the weights as UTF-8 text."
+        ) from None
+    except Exception as err:  # noqa: BLE001 - numpy/zipfile/pandas raise many kinds on a damaged file
+        raise WeightsFileError(
+            f"'{source}' is not a valid {suffix} weights file ({type(err).__name__}: {err}); "
+            "write the weights again (e.g. spillmap weights --out w.gal)."
+        ) from None
+    _check_values(graph, source)
     return graph if ids is None else align_ids(graph, ids, where=f"'{source}'", ids_from=ids_from)
 
 
@@ -135,6 +160,13 @@ def _write_npz(graph: Graph, path: Path) -> None:
 
 
 def _read_npz(path: Path) -> Graph:
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        raise WeightsFileError(
+            f"'{path}' is not a .npz archive (damaged, or another format renamed); write the weights again "
+            "with spillmap weights --out w.npz, or use .gal/.gwt/.csv."
+        )
     with np.load(path, allow_pickle=False) as data:
         if "format" not in data or str(data["format"]) != _NPZ_FORMAT:
             raise WeightsFileError(f"'{path}' is not a spillmap weights .npz (written by write_weights).")
@@ -143,25 +175,203 @@ def _read_npz(path: Path) -> Graph:
         return sorted_graph(ids, data["focal"], data["neighbor"], data["weight"], str(data["transformation"]))
 
 
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8-sig").splitlines()
+
+
+def _header_count(line: str, path: Path, fmt: str) -> int | None:
+    """Units in a GeoDa header: ``n`` or ``0 n shapefile id`` (None: no header count)."""
+    tokens = line.split()
+    count = tokens[0] if len(tokens) == 1 else tokens[1] if len(tokens) == 4 and tokens[0] == "0" else None
+    if count is None or not count.isdigit():
+        raise WeightsFileError(
+            f"'{path}' line 1 should be the GeoDa {fmt} header ('n' or '0 n layer id-column') but reads "
+            f"{line.strip()[:60]!r}; export the weights from GeoDa or spillmap weights --out."
+        )
+    return int(count)
+
+
+def _read_gal(path: Path) -> Graph:
+    lines = _lines(path)
+    n = _header_count(lines[0] if lines else "", path, ".gal")
+    ids: list[str] = []
+    focal: list[str] = []
+    neighbor: list[str] = []
+    where: dict[str, int] = {}
+    k = 1
+    while k < len(lines):
+        line = lines[k].split()
+        if not line:
+            k += 1
+            continue
+        if len(line) != 2 or not line[1].isdigit():
+            raise WeightsFileError(
+                f"'{path}' line {k + 1} should be 'unit-id number-of-neighbours' but reads {lines[k].strip()[:60]!r}."
+            )
+        unit, count = line[0], int(line[1])
+        if unit in where:
+            raise WeightsFileError(
+                f"'{path}': unit {unit!r} has two neighbour lists (lines {where[unit]} and {k + 1}); keep one."
+            )
+        where[unit] = k + 1
+        listed = lines[k + 1].split() if k + 1 < len(lines) else None
+        if listed is None and count:
+            raise WeightsFileError(
+                f"'{path}' ends after line {k + 1}: unit {unit!r} announces {count} neighbour(s) but the line "
+                "listing them is missing (the file is cut short); write the weights again."
+            )
+        if listed is not None and len(listed) != count:
+            raise WeightsFileError(
+                f"'{path}' line {k + 2}: unit {unit!r} announces {count} neighbour(s) on line {k + 1} but "
+                f"{len(listed)} are listed; fix the count or the list."
+            )
+        ids.append(unit)
+        focal += [unit] * count
+        neighbor += listed or []
+        k += 2
+    if n is not None and n != len(ids):
+        raise WeightsFileError(
+            f"'{path}' header announces {n} units but {len(ids)} neighbour lists follow (the file is cut short "
+            "or was edited); write the weights again."
+        )
+    unknown = sorted(set(neighbor) - set(ids))
+    if unknown:
+        raise WeightsFileError(
+            f"'{path}' lists neighbour(s) {format_ids(unknown)} that have no neighbour list of their own; "
+            "every unit needs its own 'id count' line (islands: 'id 0' and an empty line)."
+        )
+    return _graph(ids, focal, neighbor, np.ones(len(focal)))
+
+
+def _read_gwt(path: Path) -> Graph:
+    lines = _lines(path)
+    _header_count(lines[0] if lines else "", path, ".gwt")
+    focal: list[str] = []
+    neighbor: list[str] = []
+    weight: list[float] = []
+    seen: dict[tuple[str, str], int] = {}
+    for k, raw in enumerate(lines[1:], start=2):
+        tokens = raw.split()
+        if not tokens:
+            continue
+        if len(tokens) != 3:
+            raise WeightsFileError(
+                f"'{path}' line {k} should be 'unit-id neighbour-id weight' (3 fields) but has {len(tokens)}: "
+                f"{raw.strip()[:60]!r}."
+            )
+        try:
+            value = float(tokens[2])
+        except ValueError:
+            raise WeightsFileError(
+                f"'{path}' line {k}: the weight of {tokens[0]!r} → {tokens[1]!r} is {tokens[2]!r}, not a number "
+                "(write it with a decimal point, e.g. 0.25)."
+            ) from None
+        pair = (tokens[0], tokens[1])
+        if pair in seen:
+            raise WeightsFileError(f"'{path}': the pair {pair[0]!r} → {pair[1]!r} appears twice (lines {seen[pair]} "
+                                   f"and {k}); keep one.")
+        seen[pair] = k
+        _check_weight(value, pair, f"'{path}' line {k}")
+        focal.append(tokens[0])
+        neighbor.append(tokens[1])
+        weight.append(value)
+    ids = list(dict.fromkeys(focal + neighbor))
+    if not ids:
+        raise WeightsFileError(f"'{path}' holds a header but no 'unit neighbour weight' lines.")
+    return _graph(ids, focal, neighbor, np.asarray(weight))
+
+
+def _check_weight(value: float, pair: tuple[object, object], where: str) -> None:
+    a, b = pair
+    if not np.isfinite(value):
+        raise WeightsFileError(
+            f"{where}: the weight of {a!r} → {b!r} is {value}; weights must be finite numbers "
+            "(an inverse distance of two units at the same place? give them distinct points or drop the pair)."
+        )
+    if value < 0:
+        raise WeightsFileError(
+            f"{where}: the weight of {a!r} → {b!r} is negative ({value:g}); spatial weights must be ≥ 0."
+        )
+    if a == b and value != 0:
+        raise WeightsFileError(
+            f"{where}: unit {a!r} is its own neighbour (weight {value:g}); spatial weights need a zero "
+            "diagonal, remove that entry."
+        )
+
+
+def _check_values(graph: Graph, path: Path) -> None:
+    """Finite, non-negative weights and no unit its own neighbour, whatever the format."""
+    adj = graph.adjacency
+    values = adj.to_numpy(dtype=float)
+    focal = adj.index.get_level_values("focal")
+    neighbor = adj.index.get_level_values("neighbor")
+    bad = ~np.isfinite(values) | (values < 0) | ((focal == neighbor) & (values != 0))
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        _check_weight(float(values[k]), (focal[k], neighbor[k]), f"'{path}'")
+
+
+def _graph(ids: list[str], focal: list[str], neighbor: list[str], weight: np.ndarray) -> Graph:
+    index = pd.Index(ids)
+    f = index.get_indexer(focal)
+    nb = index.get_indexer(neighbor)
+    # an island is 'id id 0' in GeoDa's .gwt, as in libpysal's adjacency; a .gal island has no entry yet
+    islands = np.setdiff1d(np.arange(len(ids)), f)
+    f = np.concatenate([f, islands])
+    nb = np.concatenate([nb, islands])
+    weight = np.concatenate([np.asarray(weight, dtype=float), np.zeros(len(islands))])
+    order = np.lexsort((nb, f))
+    return sorted_graph(np.asarray(ids, dtype=object), f[order], nb[order], weight[order])
+
+
 def _read_csv(path: Path) -> Graph:
-    frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+    text = path.read_text(encoding="utf-8-sig")
+    first = text.splitlines()[0] if text.strip() else ""
+    if first.count(",") == 0 and (first.count(";") or first.count("\t")):
+        sep = "semicolons" if first.count(";") else "tabs"
+        raise WeightsFileError(
+            f"'{path}' separates its cells with {sep}, not commas; save it as comma-separated CSV "
+            "(Excel: 'CSV UTF-8 (Comma delimited)')."
+        )
+    frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
     header = [str(c) for c in frame.columns]
     if frame.shape[1] == frame.shape[0] + 1 and frame.iloc[:, 0].tolist() == header[1:]:
         frame = frame.iloc[:, 1:]
         header = header[1:]
+    renamed = [h for h in header if h.rsplit(".", 1)[0] in header and h not in _raw_header(first)]
+    if renamed:
+        raise WeightsFileError(
+            f"'{path}' repeats id {renamed[0].rsplit('.', 1)[0]!r} in its header row; each unit needs one column."
+        )
     n = len(header)
     if frame.shape != (n, n):
         raise WeightsFileError(
             f"'{path}' must hold a square matrix with the unit ids as header; found "
             f"{frame.shape[0]} rows under {n} header columns."
         )
-    try:
-        matrix = frame.to_numpy(dtype=float)
-    except ValueError:
-        raise WeightsFileError(f"'{path}' has non-numeric cells; every cell must be a weight.") from None
-    if np.isnan(matrix).any():
-        r, c = np.argwhere(np.isnan(matrix))[0]
-        raise WeightsFileError(f"'{path}' has an empty cell at data row {r + 1}, column '{header[c]}'.")
+    matrix = np.empty((n, n))
+    for r in range(n):
+        for c in range(n):
+            cell = frame.iat[r, c].strip()
+            if cell == "":
+                raise WeightsFileError(
+                    f"'{path}' has an empty cell at data row {r + 1}, column '{header[c]}'; write 0 for no link."
+                )
+            try:
+                matrix[r, c] = float(cell)
+            except ValueError:
+                raise WeightsFileError(
+                    f"'{path}' has non-numeric cells: data row {r + 1}, column '{header[c]}' holds {cell!r}; "
+                    "every cell must be a weight (a decimal point, no thousands separator)."
+                ) from None
+            if cell and not np.isfinite(matrix[r, c]) or matrix[r, c] < 0 or (r == c and matrix[r, c] != 0):
+                _check_weight(matrix[r, c], (header[r], header[c]), f"'{path}' data row {r + 1}")
     from scipy import sparse
 
     return Graph.from_sparse(sparse.csr_array(matrix), ids=header)
+
+
+def _raw_header(line: str) -> list[str]:
+    import csv
+
+    return next(csv.reader([line])) if line else []

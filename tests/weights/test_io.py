@@ -95,7 +95,7 @@ def test_malformed_files(tmp_path):
         sw.read_weights(junk)
     gal = tmp_path / "broken.gal"
     gal.write_text("3\na 1\n")
-    with pytest.raises(WeightsFileError, match=r"broken.gal' is not a valid .gal weights file"):
+    with pytest.raises(WeightsFileError, match=r"broken.gal' ends after line 2: unit 'a' announces 1 neighbour"):
         sw.read_weights(gal)
     with pytest.raises(WeightsFileError, match=r"Cannot tell the format of .*w.mat"):
         (tmp_path / "w.mat").write_text("")
