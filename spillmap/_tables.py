@@ -15,17 +15,20 @@ that survives parsing or compiling it:
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from spillmap._files import atomic_path
 from spillmap._json import SIGNIFICANT_DIGITS
-from spillmap.errors import PanelShapeError
+from spillmap.errors import PanelShapeError, SpillmapWarning
 
-__all__ = ["read_table", "TABLE_SUFFIXES", "CSV_FLOAT", "SYNTHETIC_COLUMN", "SYNTHETIC_CELL", "write_table",
+__all__ = ["read_table", "numeric_columns", "TABLE_SUFFIXES", "CSV_FLOAT", "SYNTHETIC_COLUMN", "SYNTHETIC_CELL", "write_table",
            "write_csv", "write_parquet", "labelled", "SIGNIFICANT_DIGITS"]
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".dta")
@@ -38,24 +41,162 @@ SYNTHETIC_COLUMN = "SYNTHETIC"
 SYNTHETIC_CELL = "simulated outcome, not observed"
 
 
-def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a panel from CSV (UTF-8), Parquet or Stata ``.dta``, chosen by suffix."""
+def read_table(path: str | os.PathLike[str], *, text_columns: Sequence[str] = (),
+               what: str = "panel") -> pd.DataFrame:
+    """Read a table from CSV, Parquet or Stata ``.dta``, chosen by suffix.
+
+    ``text_columns`` (id columns) are read as text always, so ids like ``"020100"`` keep their leading
+    zeros; a Parquet or Stata file storing them as numbers has them turned into text (``110000``, not
+    ``110000.0``), with a warning when their digit counts differ (zeros may have been lost on export).
+    A CSV is read as UTF-8, or as GB18030 when it is not UTF-8 but decodes so (Excel on Chinese
+    Windows), with a warning; ``;`` or tab separators are recognised; rows with every cell empty (Excel's
+    trailing rows) are dropped, the others keep their index so ``index + 1`` is the row a spreadsheet
+    user counts below the header. Stata value labels are not applied: columns keep the stored numbers.
+    Every problem is a :class:`PanelShapeError` naming the file (``what`` says what it is, e.g. "panel").
+    """
     source = Path(path)
     if not source.is_file():
-        raise PanelShapeError(f"Panel file '{source}' does not exist; check the path.")
+        raise PanelShapeError(f"The {what} file '{source}' does not exist; check the path.")
     suffix = source.suffix.lower()
+    if suffix in _SPREADSHEETS:
+        raise PanelShapeError(
+            f"The {what} '{source}' is a spreadsheet; save it as CSV (Excel: File → Save As → "
+            "'CSV UTF-8 (Comma delimited)') and pass the .csv file."
+        )
+    if suffix not in TABLE_SUFFIXES:
+        raise PanelShapeError(
+            f"Cannot tell the format of the {what} '{source}' from its suffix '{source.suffix}'; "
+            f"save it as one of {', '.join(TABLE_SUFFIXES)}."
+        )
     try:
         if suffix == ".csv":
-            return pd.read_csv(source, encoding="utf-8-sig")
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(source)
-        if suffix == ".dta":
-            return pd.read_stata(source)
-    except (ValueError, OSError, UnicodeDecodeError) as err:
-        raise PanelShapeError(f"Could not read the panel '{source}': {err}") from None
-    raise PanelShapeError(
-        f"Cannot tell the format of '{source}'; use one of {', '.join(TABLE_SUFFIXES)}."
+            frame = _read_csv(source, text_columns, what)
+        elif suffix == ".dta":
+            frame = pd.read_stata(source, convert_categoricals=False)
+        else:
+            frame = pd.read_parquet(source)
+    except PanelShapeError:
+        raise
+    except (ValueError, OSError, UnicodeDecodeError, ImportError) as err:
+        raise PanelShapeError(
+            f"Could not read the {what} '{source}' as {_FORMAT_NAMES[suffix]}: {err}. "
+            f"Open it in the program that wrote it and save it again as {_FORMAT_NAMES[suffix]}."
+        ) from None
+    if len(frame.columns) == 0:
+        raise PanelShapeError(f"The {what} '{source}' is empty: no header and no rows; export the data again.")
+    if len(frame) == 0:
+        cols = ", ".join(map(str, frame.columns[:8])) + (", …" if len(frame.columns) > 8 else "")
+        raise PanelShapeError(
+            f"The {what} '{source}' has a header ({cols}) but no data rows; export the data again "
+            "with its rows (in Excel, check the sheet saved is the one holding the data)."
+        )
+    for col in text_columns:
+        if col in frame.columns:
+            frame[col] = _as_text(frame[col], col, source, suffix)
+    return frame
+
+
+_SPREADSHEETS = (".xlsx", ".xls", ".xlsm", ".ods", ".numbers")
+_FORMAT_NAMES = {".csv": "CSV (UTF-8)", ".parquet": "Parquet", ".pq": "Parquet", ".dta": "Stata .dta"}
+
+
+def _read_csv(source: Path, text_columns: Sequence[str], what: str) -> pd.DataFrame:
+    raw = source.read_bytes()
+    if not raw.strip():
+        raise PanelShapeError(f"The {what} '{source}' is empty (0 rows, no header); export the data again.")
+    text = _decode(raw, source, what)
+    first = text.split("\n", 1)[0]
+    sep = ","
+    if "," not in first:
+        sep = next((s for s in (";", "\t") if s in first), ",")
+    frame = pd.read_csv(io.StringIO(text), sep=sep, dtype={c: str for c in text_columns}, skipinitialspace=True)
+    frame = frame.dropna(how="all")
+    frame.attrs["source"] = str(source)
+    return frame
+
+
+def _decode(raw: bytes, source: Path, what: str) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        position = err.start
+    try:
+        text = raw.decode("gb18030")
+    except UnicodeDecodeError:
+        line = raw[:position].count(b"\n") + 1
+        raise PanelShapeError(
+            f"The {what} '{source}' is not UTF-8 text (byte 0x{raw[position]:02x} on line {line} of the file); "
+            "save it as 'CSV UTF-8' (Excel: File → Save As) and pass that file."
+        ) from None
+    warnings.warn(
+        f"The {what} '{source}' is not UTF-8; read it as GB18030 (Chinese Windows). Save it as 'CSV UTF-8' "
+        "to be sure every name reads right.", SpillmapWarning, stacklevel=4,
     )
+    return text
+
+
+def _as_text(values: pd.Series, col: str, source: Path, suffix: str) -> pd.Series:
+    """Ids as text: numbers stored as such become their digits (110000, not 110000.0)."""
+    if not pd.api.types.is_numeric_dtype(values):
+        return values.astype("string").str.strip().astype(object).where(values.notna(), None)
+    finite = values.dropna()
+    whole = bool(len(finite)) and bool((finite % 1 == 0).all())
+    text = values.map(lambda v: None if pd.isna(v) else (str(int(v)) if whole else str(v)))
+    lengths = text.dropna().str.len()
+    # codes (4+ digits) of different lengths: leading zeros were probably lost (020100 → 20100); small
+    # serial numbers such as state ids 1..51 are left alone
+    if (suffix != ".csv" and whole and len(lengths) and lengths.nunique() > 1 and lengths.max() >= 4
+            and (finite >= 0).all()):
+        warnings.warn(
+            f"'{source}' stores the ids in column '{col}' as numbers ({lengths.min()} to {lengths.max()} digits, "
+            f"e.g. {text.dropna().iloc[0]}); they are compared as text, so ids written elsewhere with leading "
+            "zeros (e.g. '0" + str(text.dropna().iloc[0]) + "') will not match. Store them as text in that "
+            "file (Stata: tostring, format(%0Nf))",
+            SpillmapWarning, stacklevel=3,
+        )
+    return text.astype(object)
+
+
+def numeric_columns(frame: pd.DataFrame, columns: Sequence[str], source: str, names: Mapping[str, str] | None = None,
+                    ) -> pd.DataFrame:
+    """``frame`` with ``columns`` as numbers; text in any of them is one error naming the column and rows.
+
+    Rows are counted as a spreadsheet user counts them: 1 is the first data row below the header
+    (the frame's index + 1, as :func:`read_table` leaves it). ``names`` maps a column to how the user
+    chose it (``"--y"``, ``"[panel] outcome"``) for the message.
+    """
+    out = frame
+    for col in dict.fromkeys(columns):
+        if col not in frame.columns or pd.api.types.is_numeric_dtype(frame[col]) or pd.api.types.is_bool_dtype(frame[col]):
+            continue
+        values = frame[col]
+        numbers = pd.to_numeric(values, errors="coerce")
+        bad = values.notna() & numbers.isna() & (values.astype(str).str.strip() != "")
+        if bad.any():
+            rows = [int(i) + 1 for i in frame.index[bad.to_numpy()][:5]]
+            cells = [str(v) for v in values[bad].head(5)]
+            shown = ", ".join(f"row {r} ({c!r})" for r, c in zip(rows, cells))
+            more = f" and {int(bad.sum()) - 5} more" if bad.sum() > 5 else ""
+            chosen = f" ({names[col]})" if names and col in names else ""
+            raise PanelShapeError(
+                f"Column '{col}'{chosen} of {source} must hold numbers but has text in {int(bad.sum())} "
+                f"row(s): {shown}{more} (rows counted from 1 below the header). {_numeric_fix(cells)}"
+            )
+        if out is frame:
+            out = frame.copy()
+        out[col] = numbers
+    return out
+
+
+def _numeric_fix(cells: Sequence[str]) -> str:
+    if any(re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", c.strip()) for c in cells):
+        return ("Remove the thousands separators (Excel: Format Cells → Number, untick 'Use 1000 Separator') "
+                "and save again.")
+    if any(re.fullmatch(r"-?\d+,\d+", c.strip()) for c in cells):
+        return "Write decimals with a point ('1.5', not '1,5') and save again."
+    return "Replace those cells with numbers (or leave them empty and drop the rows) and save again."
 
 
 def labelled(frame: pd.DataFrame, note: str | None) -> pd.DataFrame:

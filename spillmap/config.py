@@ -72,6 +72,7 @@ Example (every key optional except where noted)::
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -138,6 +139,29 @@ _CHOICES = {
     ("models", "vce"): ("oim", "robust", "cluster", "dk"),
     ("models", "placebo_mode"): ("random", "timing"),
     ("output", "map_column"): ("own", "recv", "emit"),
+}
+#: (section, key) → (test of a given value, what it must be): numbers outside these are rejected up front.
+_RANGES: dict[tuple[str, str], tuple[Any, str]] = {
+    ("weights", "cutoff_km"): (lambda v: v > 0, "a distance above 0 km"),
+    ("weights", "alpha"): (lambda v: v >= 0, "0 or more (weight = km ** -alpha)"),
+    ("weights", "k"): (lambda v: v >= 1, "1 or more neighbours"),
+    ("weights", "inner_km"): (lambda v: v >= 0, "0 km or more"),
+    ("models", "placebo"): (lambda v: v >= 0, "0 (no placebo) or more draws"),
+    ("models", "leads"): (lambda v: v >= 0, "0 or more periods"),
+    ("models", "lags"): (lambda v: v >= 0, "0 or more periods"),
+    ("models", "effects_draws"): (lambda v: v >= 1, "1 or more draws"),
+    ("models", "bootstrap"): (lambda v: v >= 0, "0 or more draws"),
+    ("sweep", "band_km"): (lambda v: v > 0, "a band width above 0 km"),
+    ("sweep", "max_km"): (lambda v: v > 0, "a distance above 0 km"),
+    ("sweep", "min_km"): (lambda v: v >= 0, "0 km or more"),
+    ("sweep", "alpha"): (lambda v: v >= 0, "0 or more"),
+    ("sweep", "min_linked_share"): (lambda v: 0 <= v <= 1, "a share between 0 and 1"),
+    ("sweep", "conley_km"): (lambda v: v > 0, "a distance above 0 km"),
+    ("rasters", "band"): (lambda v: v >= 1, "a raster band number from 1"),
+    ("output", "seed"): (lambda v: v >= 0, "0 or more"),
+    ("output", "workers"): (lambda v: v >= 0, "0 (run in this process) or more threads"),
+    ("output", "geotiff_resolution_m"): (lambda v: v > 0, "a cell size above 0 m"),
+    ("output", "classes"): (lambda v: 2 <= v <= 20, "between 2 and 20 classes"),
 }
 _FORMATS = ("gpkg", "shp", "geojson", "tif")
 _KIND = {(int,): "a whole number", _NUM: "a number", (str,): "text in quotes", (bool,): "true or false",
@@ -212,6 +236,12 @@ def _check(raw: dict[str, Any], source: Path | None) -> RunConfig:
                 choices = _CHOICES.get((section, key))
                 if choices and value not in choices:
                     raise ConfigError(f"{where}: [{section}] {key} = {value!r}; choose one of {', '.join(choices)}.")
+                limit = _RANGES.get((section, key))
+                if limit and (not math.isfinite(value) or not limit[0](value)):
+                    raise ConfigError(f"{where}: [{section}] {key} = {value!r}; it must be {limit[1]}.")
+                if isinstance(value, list) and key not in ("formats",) and not all(isinstance(v, str) for v in value):
+                    raise ConfigError(f"{where}: [{section}] {key} must list names in quotes, e.g. "
+                                      f"[\"a\", \"b\"]; found {value!r}.")
                 if (section, key) in _PATHS and source is not None:
                     value = str((source.parent / value).resolve()) if not Path(value).is_absolute() else value
             values[key] = list(value) if isinstance(value, list) else value
@@ -229,6 +259,22 @@ def _check(raw: dict[str, Any], source: Path | None) -> RunConfig:
         if out["layer"]["path"] and not (panel["treated"] or panel["first_year"]):
             raise ConfigError(f"{where}: with your own layer, name the treatment in [panel]: treated (0/1 column) "
                               "or first_year (first treated year column).")
+    if panel["treated"] and panel["first_year"]:
+        raise ConfigError(f"{where}: [panel] sets both treated and first_year; keep one of them.")
+    if (panel["treated"] or panel["first_year"]) and panel["pilots"]:
+        which = "treated" if panel["treated"] else "first_year"
+        raise ConfigError(f"{where}: [panel] sets both {which} and pilots; keep one treatment source.")
+    sweep = out["sweep"]
+    if sweep["enabled"] and sweep["max_km"] <= sweep["min_km"]:
+        raise ConfigError(f"{where}: [sweep] max_km = {sweep['max_km']!r} must be beyond min_km = "
+                          f"{sweep['min_km']!r}.")
+    if sweep["enabled"] and sweep["band_km"] > sweep["max_km"] - sweep["min_km"]:
+        raise ConfigError(f"{where}: [sweep] band_km = {sweep['band_km']!r} is wider than the swept distance "
+                          f"(min_km {sweep['min_km']!r} to max_km {sweep['max_km']!r}); lower band_km or raise max_km.")
+    if out["weights"]["kind"] == "ring" and out["weights"]["cutoff_km"] is not None \
+            and out["weights"]["inner_km"] >= out["weights"]["cutoff_km"]:
+        raise ConfigError(f"{where}: [weights] inner_km = {out['weights']['inner_km']!r} must be below cutoff_km = "
+                          f"{out['weights']['cutoff_km']!r}.")
     if out["weights"]["kind"] == "ring" and out["weights"]["cutoff_km"] is None:
         raise ConfigError(f"{where}: [weights] kind = 'ring' needs cutoff_km (the ring's outer edge, km) "
                           "and optionally inner_km.")

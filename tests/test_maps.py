@@ -229,5 +229,5 @@ def test_map_year_defaults_to_last_treatment_year(periods, first_years, expected
 def test_map_year_checks_given_year():
     inputs = _inputs(list(range(2010, 2022)), [2014])
     assert map_year(inputs, 2012) == 2012
-    with pytest.raises(SpillmapError, match="map year 2030 is not a period"):
+    with pytest.raises(SpillmapError, match="map-year = 2030 is not a period"):
         map_year(inputs, 2030)
