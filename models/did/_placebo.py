@@ -150,9 +150,7 @@ def placebo_test(
     task = _make_task(data, y, id_col, time_col, controls, model, weights, fe, lee_yu)
     real = task(task.real_first_year[None, :])
     assignments = placebo_assignments(task.real_first_year, task.periods, draws, mode, rng)
-    size = chunk_size or max(1, min(50, draws // (4 * max(workers or 2, 1)) or 1))
-    chunks = [assignments[i:i + size] for i in range(0, draws, size)]
-    results = _run(task, chunks, scheduler=scheduler, workers=workers, progress=progress)
+    results = _run(task, assignments, chunk_size, scheduler=scheduler, workers=workers, progress=progress)
     beta = np.concatenate([r[0] for r in results])
     se = np.concatenate([r[1] for r in results])
     tval = np.concatenate([r[2] for r in results])
@@ -163,8 +161,19 @@ def placebo_test(
     )
 
 
-def _run(task, chunks, *, scheduler, workers, progress):  # noqa: ANN001, ANN202
+def _chunks(assignments: np.ndarray, chunk_size: int | None, threads: int) -> list[np.ndarray]:
+    """About four chunks per worker thread (at most 50 draws each), so the cluster stays busy to the end.
+
+    The draws are fixed before chunking: the chunk size changes the schedule, never the result.
+    """
+    draws = len(assignments)
+    size = chunk_size or max(1, min(50, draws // (4 * max(threads, 1)) or 1))
+    return [assignments[i:i + size] for i in range(0, draws, size)]
+
+
+def _run(task, assignments, chunk_size, *, scheduler, workers, progress):  # noqa: ANN001, ANN202
     if workers == 0:
+        chunks = _chunks(assignments, chunk_size, 2)
         out, done = [], 0
         for chunk in chunks:
             out.append(task(chunk))
@@ -172,25 +181,32 @@ def _run(task, chunks, *, scheduler, workers, progress):  # noqa: ANN001, ANN202
             if progress:
                 progress(done)
         return out
-    from distributed import as_completed
-
-    from spillmap.models._dask import dask_client
+    from spillmap.errors import ClusterLostError
+    from spillmap.models._dask import _WITHOUT, RETRIES, cluster_threads, completed, dask_client
     from spillmap.models._threads import one_blas_thread
 
     # in-process threads share the caller's BLAS: one thread each, set from this thread (see _threads)
     hold = one_blas_thread() if scheduler is None else contextlib.nullcontext()
     with hold, dask_client(scheduler, workers) as client:
+        # chunks follow the cluster's size: its worker threads now (a scheduler's), or the in-process threads
+        chunks = _chunks(assignments, chunk_size, cluster_threads(client))
         shared = client.scatter(task, broadcast=True)
-        futures = [client.submit(_apply, shared, chunk, pure=False) for chunk in chunks]
+        futures = [client.submit(_apply, shared, chunk, pure=False, retries=RETRIES) for chunk in chunks]
         index = {f.key: k for k, f in enumerate(futures)}
         out: list = [None] * len(futures)
         done = 0
-        for future in as_completed(futures):
-            k = index[future.key]
-            out[k] = future.result()
-            done += len(chunks[k])
-            if progress:
-                progress(done)
+        try:
+            for future, result in completed(client, futures):
+                k = index[future.key]
+                out[k] = result
+                done += len(chunks[k])
+                if progress:
+                    progress(done)
+        except ClusterLostError as err:
+            raise ClusterLostError(
+                f"{err.reason}; {done} of {len(assignments)} placebo draws were finished, but placebo draws "
+                f"are not cached: run the command again once the cluster has workers, or {_WITHOUT.get()}."
+            ) from None
         return out
 
 

@@ -40,7 +40,7 @@ SweepMode = Literal["ring", "cumulative"]
 SweepMethod = Literal["exposure", "kernel", "sdm", "separate"]
 BandWeight = Literal["inverse", "binary"]
 _EFFECTS = ("direct", "indirect", "total")
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2  # 2: every cached file carries its inputs' fingerprint and a sha256 checksum
 
 
 @dataclass(frozen=True, order=True)
@@ -99,6 +99,7 @@ class BandFit:
     neighbours: np.ndarray = field(repr=False)  # per unit, in the distances' id order
     error: str | None = None
     cached: bool = False
+    notes: tuple[str, ...] = ()  # cache problems met while fitting (reported by the caller, which may be remote)
 
 
 @dataclass(frozen=True)
@@ -258,7 +259,9 @@ def distance_sweep(
         or the address of a running scheduler.
     cache_dir
         Folder for finished bands; a rerun with the same data and options
-        reads them instead of refitting (resume).
+        reads them instead of refitting (resume). Each file carries a checksum
+        and the fingerprint of its inputs and is checked when read; one that
+        fails is reported (:class:`~spillmap.errors.CacheWarning`) and refitted.
     progress
         Called as ``progress(done, total)`` while bands finish.
     """
@@ -309,7 +312,8 @@ def distance_sweep(
         controls=tuple(controls), weight=weight, alpha=alpha, fe=fe,
         lee_yu=(fe == "twoways") if lee_yu is None else lee_yu, draws=draws, seed=seed, levels=tuple(levels),
     )
-    cache = _Cache(Path(cache_dir), ctx.key) if cache_dir is not None else None
+    # absolute: the folder is sent to Dask workers, which may run in another working directory
+    cache = _Cache(Path(cache_dir).resolve(), ctx) if cache_dir is not None else None
     if cache is not None:
         import dataclasses
 
@@ -328,6 +332,8 @@ def distance_sweep(
 
     def finished(result: tuple[BandFit, object]) -> None:
         fit, obj = result
+        for note in fit.notes:
+            warnings.warn(note, CacheWarning, stacklevel=2)
         fits[fit.band] = fit
         if obj is not None:
             objects[fit.band.label] = obj
@@ -336,14 +342,17 @@ def distance_sweep(
         if progress:
             progress(len(fits), len(band_list))
 
-    from spillmap.errors import IslandWarning, WeightsAssumptionWarning
+    from spillmap.errors import CacheWarning, ClusterLostError, IslandWarning, WeightsAssumptionWarning
 
     # Set once here, not per band: warning filters are process-wide, and per-thread catch_warnings on
     # Dask threads would race (one band restoring the filters while another still runs).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", IslandWarning)
         warnings.simplefilter("ignore", WeightsAssumptionWarning)  # islands are counted in the table
-        _run_bands(ctx, todo, finished, workers=workers, scheduler=scheduler)
+        try:
+            _run_bands(ctx, todo, finished, workers=workers, scheduler=scheduler)
+        except ClusterLostError as err:
+            raise _resume_error(err, fits, band_list, cache, todo) from None
     ordered = [fits[b] for b in band_list]
     return _result(ordered, band_list, distances, levels, min_linked_share, weight=weight, draws=draws, seed=seed,
                    method=method, fits=objects)
@@ -533,18 +542,19 @@ def _fit_band_body(ctx: _Context, band: Band) -> tuple[BandFit, object]:
     d = ctx.distances
     row, neighbours, keep = _describe_band(d, band, ctx.weight, ctx.alpha)
     empty = np.full((0, 3), np.nan)
+    note = None
     if not keep.any():
         return _failed(band, row, neighbours, f"no two units lie {band.inner_km:g}–{band.outer_km:g} km apart"), None
     try:  # island warnings are silenced by the caller (islands are counted in the table)
         graph = build_ring(d, band.inner_km, band.outer_km, weight=ctx.weight, alpha=ctx.alpha, islands="keep")
         w = prepare_weights(graph)
-        _cached_eigenvalues(w, ctx.eig_dir)
+        note = _cached_eigenvalues(w, ctx.eig_dir)
         res = fit_sdm_did(
             ctx.data, ctx.y, id_col=ctx.id_col, time_col=ctx.time_col, weights=w, treatment=ctx.treatment,
             controls=ctx.controls, fe=ctx.fe, lee_yu=ctx.lee_yu, draws=ctx.draws, seed=_band_seed(ctx.seed, band),
         )
     except SpillmapError as err:
-        return _failed(band, row, neighbours, str(err)), None
+        return _failed(band, row, neighbours, str(err), notes=(note,) if note else ()), None
     fit, eff = res.fit, res.effects
     t = ctx.treatment
     row.update({
@@ -556,32 +566,83 @@ def _fit_band_body(ctx: _Context, band: Band) -> tuple[BandFit, object]:
     samples = eff.samples[:, cols] if eff.samples is not None else empty
     row.update(_draw_columns([eff.estimate(t, e) for e in _EFFECTS], samples, ctx.levels))
     row.update({"loglik": float(fit.loglik), "rejected_draws": int(eff.rejected_draws), "error": None})
-    return BandFit(band=band, row=row, draws=np.asarray(samples, dtype=float), neighbours=neighbours), res
+    return BandFit(band=band, row=row, draws=np.asarray(samples, dtype=float), neighbours=neighbours,
+                   notes=(note,) if note else ()), res
 
 
-def _cached_eigenvalues(w, folder: Path | None) -> None:  # noqa: ANN001 - PreparedWeights
+def _cached_eigenvalues(w, folder: Path | None) -> str | None:  # noqa: ANN001 - PreparedWeights
     """Read W's eigenvalues from ``folder`` (keyed by W's fingerprint) or compute and keep them there.
 
     A sweep with another outcome, seed or number of draws reuses the O(N³)
-    decomposition of every band it has seen.
+    decomposition of every band it has seen. The file (``eig_<fingerprint>.npz``)
+    holds the values, W's full fingerprint and a sha256 of both; on reading, the
+    fingerprint, the checksum and two traces (Σω = tr W, Σω² = tr W², O(links))
+    are checked. A file failing a check is not used: the eigenvalues are
+    recomputed, the file replaced, and the problem returned as one line for the
+    caller to report (this may run on a remote worker). A worker that cannot
+    write the folder (not shared with it) computes without the cache.
     """
     if folder is None or w.logdet_method != "eigen":
-        return
-    path = folder / f"eig_{w.fingerprint[:32]}.npy"
-    if path.exists() and "eigenvalues" not in w.__dict__:
-        try:
-            values = np.load(path, allow_pickle=False)
-            if values.shape == (w.n,):
-                w.__dict__["eigenvalues"] = values  # cached_property slot
-                return
-        except (OSError, ValueError):
-            pass
-    from spillmap._files import atomic_path
-
+        return None
+    path = folder / f"eig_{w.fingerprint[:32]}.npz"
+    note = None
+    if "eigenvalues" not in w.__dict__ and path.exists():
+        values, problem = _read_eigenvalues(path, w)
+        if values is not None:
+            w.__dict__["eigenvalues"] = values  # cached_property slot
+            return None
+        note = (f"Eigenvalue cache file '{path}' failed its check ({problem}); the eigenvalues were recomputed "
+                "and the file replaced.")
     values = w.eigenvalues  # computed now, or earlier in this process
-    if not path.exists():
-        with atomic_path(path) as tmp:
-            np.save(tmp, values)
+    if note is not None or not path.exists():
+        from spillmap._files import atomic_path
+
+        meta = json.dumps({"format": _CACHE_FORMAT, "kind": "eigenvalues", "weights": w.fingerprint, "n": int(w.n)})
+        with contextlib.suppress(OSError), atomic_path(path) as tmp:
+            np.savez(tmp, meta=np.array(meta), values=values, sha256=np.array(_digest(meta, values)))
+    return note
+
+
+def _read_eigenvalues(path: Path, w) -> tuple[np.ndarray | None, str]:  # noqa: ANN001 - PreparedWeights
+    """The cached eigenvalues of ``w`` in ``path`` if every check passes, else None and what failed."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta_text, values, stored = str(z["meta"]), np.array(z["values"]), str(z["sha256"])
+        meta = json.loads(meta_text)
+    except Exception as err:  # noqa: BLE001 - a damaged file fails in many ways (zip, zlib, npy header, JSON)
+        return None, _unreadable(err)
+    if not isinstance(meta, dict) or meta.get("kind") != "eigenvalues" or meta.get("format") != _CACHE_FORMAT:
+        return None, "not an eigenvalue file of this spillmap version"
+    if meta.get("weights") != w.fingerprint:
+        return None, "it was made for other weights"
+    if values.shape != (w.n,) or not np.all(np.isfinite(values)):
+        return None, f"it holds {values.size} values (finite: {bool(np.all(np.isfinite(values)))}) for {w.n} units"
+    if _digest(meta_text, values) != stored:
+        return None, "checksum mismatch: the file was changed after it was written"
+    import scipy.sparse as sp
+
+    m = sp.csr_array(w.matrix)
+    traces = (float(m.diagonal().sum()), float(m.multiply(m.T).sum()))
+    sums = (complex(values.sum()), complex((values ** 2).sum()))
+    for name, got, want in (("Σω", sums[0], traces[0]), ("Σω²", sums[1], traces[1])):
+        if abs(got - want) > 1e-8 * max(1.0, abs(want)) + 1e-10 * w.n:
+            return None, f"the values do not fit the weights: {name} = {got.real:.10g}, the weights give {want:.10g}"
+    return values, ""
+
+
+def _digest(meta: str, *arrays: np.ndarray) -> str:
+    """sha256 of a cached file's metadata text and arrays (dtype, shape and bytes)."""
+    h = hashlib.sha256(meta.encode())
+    for arr in arrays:
+        arr = np.ascontiguousarray(arr)
+        h.update(f"|{arr.dtype.str}|{arr.shape}|".encode())
+        h.update(arr.tobytes())
+    return h.hexdigest()
+
+
+def _unreadable(err: BaseException) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return f"it cannot be read ({text[:120]}); truncated or not written by spillmap"
 
 
 def _spatial_bands(data, y, distances, described, matrices, *, id_col, time_col, treatment, controls, vce,  # noqa: ANN001, ANN202
@@ -667,10 +728,11 @@ def _weighted_distance(d, keep: np.ndarray, weight: str, alpha: float) -> float:
     return float(np.mean(lagged[linked] / rows[linked]))
 
 
-def _failed(band: Band, row: dict, neighbours: np.ndarray, reason: str) -> BandFit:
+def _failed(band: Band, row: dict, neighbours: np.ndarray, reason: str, notes: tuple[str, ...] = ()) -> BandFit:
     row = dict(row)
     row["error"] = reason
-    return BandFit(band=band, row=row, draws=np.full((0, 3), np.nan), neighbours=neighbours, error=reason)
+    return BandFit(band=band, row=row, draws=np.full((0, 3), np.nan), neighbours=neighbours, error=reason,
+                   notes=notes)
 
 
 def _run_bands(ctx: _Context, bands: list[Band], finished: Callable, *, workers: int | None,
@@ -681,9 +743,7 @@ def _run_bands(ctx: _Context, bands: list[Band], finished: Callable, *, workers:
         for band in bands:
             finished(_fit_band(ctx, band))
         return
-    from distributed import as_completed
-
-    from spillmap.models._dask import dask_client
+    from spillmap.models._dask import RETRIES, completed, dask_client
     from spillmap.models._threads import one_blas_thread
 
     # In-process threads: the limit is set here, in the caller's thread (OpenBLAS may ignore a limit set
@@ -693,47 +753,109 @@ def _run_bands(ctx: _Context, bands: list[Band], finished: Callable, *, workers:
         shared = client.scatter(ctx, broadcast=True)
         # the widest bands (most links) first, so the slowest tasks do not finish last
         order = sorted(bands, key=lambda b: -(b.outer_km - b.inner_km) * b.outer_km)
-        futures = [client.submit(_fit_band, shared, band, pure=False) for band in order]
-        for future in as_completed(futures):
-            finished(future.result())
+        futures = [client.submit(_fit_band, shared, band, pure=False, retries=RETRIES) for band in order]
+        for _, result in completed(client, futures):
+            finished(result)
+
+
+def _resume_error(err, fits: dict, band_list: tuple[Band, ...], cache, todo: list[Band]) -> SpillmapError:  # noqa: ANN001
+    """The cluster was lost: say how many bands are kept, where, and how to resume."""
+    from spillmap.errors import ClusterLostError
+    from spillmap.models._dask import _WITHOUT
+
+    where = getattr(err, "where", "") or ""
+    start = f"start workers (`dask worker {where}`) and " if where.startswith(("tcp://", "tls://")) else ""
+    new = sum(1 for b in todo if b in fits)
+    if cache is None:
+        kept = (f"{len(fits)} of {len(band_list)} bands were finished but not kept (the band cache is off): "
+                f"{start}run again with the cache on (without --no-cache) to keep finished bands")
+    else:
+        kept = (f"{len(fits)} of {len(band_list)} bands are finished and kept in the sweep cache '{cache.folder}' "
+                f"({new} from this run): {start}run the same command again to resume from them")
+    return ClusterLostError(f"{getattr(err, 'reason', str(err))}; {kept}, or {_WITHOUT.get()}.")
 
 
 # ------------------------------------------------------------------- cache
 
 
 class _Cache:
-    """One ``.npz`` per finished band, named by band and the sweep's fingerprint; written atomically."""
+    """One ``.npz`` per finished band, named by band and the sweep's fingerprint; written atomically.
 
-    def __init__(self, folder: Path, key: str) -> None:
-        self.folder, self.key = folder, key
+    Each file holds the band's table row (JSON text), its effect draws and
+    neighbour counts, and a sha256 of all three; the row names the sweep's
+    fingerprint (``_Context.key``: data, distances, options, version) and the
+    band. On reading, the fingerprint, the band, the checksum, the neighbour
+    counts (against the distances) and the row's se and intervals (against
+    the draws) are checked; a file failing a check is reported as one
+    :class:`~spillmap.errors.CacheWarning` line naming it and the band is
+    refitted (and the file replaced), never used. Nothing is unpickled.
+    """
+
+    def __init__(self, folder: Path, ctx: _Context) -> None:
+        self.folder, self.key, self.ctx = folder, ctx.key, ctx
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise SpillmapError(f"Cannot create the sweep cache folder '{folder}': {err.strerror}.") from None
+            raise SpillmapError(f"Cannot create the sweep cache folder '{folder}': {err.strerror}; choose another "
+                                "with --cache, or --no-cache.") from None
 
     def path(self, band: Band) -> Path:
         return self.folder / f"band_{band.mode}_{band.label}_{self.key[:20]}.npz"
 
     def load(self, band: Band) -> BandFit | None:
+        """The band's cached fit if its file passes every check; None (reported unless absent) otherwise."""
         path = self.path(band)
         if not path.exists():
             return None
+        fit, problem = self._read(band, path)
+        if fit is None:
+            from spillmap.errors import CacheWarning
+
+            warnings.warn(f"Sweep cache file '{path}' failed its check ({problem}); the band is refitted and the "
+                          "file replaced.", CacheWarning, stacklevel=3)
+        return fit
+
+    def _read(self, band: Band, path: Path) -> tuple[BandFit | None, str]:
         try:
             with np.load(path, allow_pickle=False) as z:
-                meta = json.loads(str(z["meta"]))
-                if meta.get("key") != self.key:
-                    return None
-                return BandFit(band=band, row=meta["row"], draws=z["draws"], neighbours=z["neighbours"],
-                               error=meta["row"].get("error"), cached=True)
-        except (OSError, ValueError, KeyError):
-            return None  # unreadable (e.g. an older format): refit and overwrite
+                meta_text, stored = str(z["meta"]), str(z["sha256"])
+                draws, neighbours = np.array(z["draws"]), np.array(z["neighbours"])
+            meta = json.loads(meta_text)
+        except Exception as err:  # noqa: BLE001 - a damaged file fails in many ways (zip, zlib, npy header, JSON)
+            return None, _unreadable(err)
+        if not isinstance(meta, dict) or meta.get("kind") != "band" or meta.get("format") != _CACHE_FORMAT:
+            return None, "not a band file of this spillmap version"
+        if meta.get("key") != self.key:
+            return None, "it was made for other data, distances or options"
+        if meta.get("band") != [band.inner_km, band.outer_km, band.mode]:
+            return None, f"it holds band {meta.get('band')}, not {band.label} km ({band.mode})"
+        if _digest(meta_text, draws, neighbours) != stored:
+            return None, "checksum mismatch: the file was changed after it was written"
+        row = meta.get("row")
+        if not isinstance(row, dict) or draws.ndim != 2 or draws.shape[1] != 3:
+            return None, "its row or draws have the wrong shape"
+        fresh, counts, _ = _describe_band(self.ctx.distances, band, self.ctx.weight, self.ctx.alpha)
+        if not np.array_equal(neighbours, counts) or any(_plain(v) != row.get(k) for k, v in fresh.items()):
+            return None, "its neighbour counts do not match the distances"
+        points = [row.get(f"{e}_estimate") for e in _EFFECTS]
+        if row.get("error") is None and len(draws) >= 2 and all(isinstance(v, float) for v in points):
+            again = _draw_columns(points, draws, self.ctx.levels)
+            if any(_plain(v) != row.get(k) for k, v in again.items()):
+                return None, "its standard errors or intervals do not match its draws"
+        return BandFit(band=band, row=row, draws=draws, neighbours=neighbours, error=row.get("error"),
+                       cached=True), ""
 
     def save(self, fit: BandFit) -> None:
         from spillmap._files import atomic_path
 
-        meta = json.dumps({"key": self.key, "row": {k: _plain(v) for k, v in fit.row.items()}})
-        with atomic_path(self.path(fit.band)) as tmp:
-            np.savez(tmp, meta=np.array(meta), draws=fit.draws, neighbours=fit.neighbours)
+        band = fit.band
+        meta = json.dumps({"format": _CACHE_FORMAT, "kind": "band", "key": self.key,
+                           "band": [band.inner_km, band.outer_km, band.mode],
+                           "row": {k: _plain(v) for k, v in fit.row.items()}})
+        draws, neighbours = np.ascontiguousarray(fit.draws, dtype=float), np.ascontiguousarray(fit.neighbours)
+        with atomic_path(self.path(band)) as tmp:
+            np.savez(tmp, meta=np.array(meta), draws=draws, neighbours=neighbours,
+                     sha256=np.array(_digest(meta, draws, neighbours)))
 
 
 def _plain(value: object) -> object:

@@ -106,7 +106,7 @@ def test_dask_equals_in_process_and_cache_resume(panel, tmp_path):
     _PREPARED.clear()  # a new process: the eigenvalues can only come from the cache folder
     other = distance_sweep(panel, "y", dist, workers=0, cache_dir=tmp_path, **{**args, "seed": 3})
     assert other.cached_bands == 0  # another seed is another sweep ...
-    assert len(list(tmp_path.glob("eig_*.npy"))) == 4  # ... but the bands' eigenvalues were reused
+    assert len(list(tmp_path.glob("eig_*.npz"))) == 4  # ... but the bands' eigenvalues were reused
     fresh = distance_sweep(panel, "y", dist, workers=0, **{**args, "seed": 3})
     pd.testing.assert_frame_equal(other.table, fresh.table, rtol=1e-10)
 
