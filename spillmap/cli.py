@@ -90,8 +90,13 @@ def _load_layer(layer, id_col, layer_name, encoding, crs, name_col):  # noqa: AN
         from spillmap.errors import MissingColumnError
 
         raise MissingColumnError(f"Name the unit id column of '{layer}' with --id.")
-    frame = gis.read_layer(layer, id_col, layer=layer_name, encoding=encoding, crs=crs)
+    frame = gis.read_layer(layer, id_col, layer=layer_name, encoding=encoding, crs=crs, options=WEIGHTS_OPTIONS)
     return frame, id_col, name_col
+
+
+#: How ``weights`` and ``sweep`` name read_layer's arguments in the fixes of layer messages.
+WEIGHTS_OPTIONS = {"layer": "--layer-name", "id": "--id", "encoding": "--encoding", "crs": "--crs", "points": "--points"}
+SWEEP_OPTIONS = {"layer": "--layer-name", "id": "--layer-id", "encoding": "--encoding", "crs": "--crs", "points": None}
 
 
 @app.command()
@@ -178,7 +183,7 @@ def weights(
 def _print_summary(summary, out: Path | None) -> None:  # noqa: ANN001
     from rich.table import Table
 
-    table = Table(title=summary.description, show_header=False, title_justify="left")
+    table = Table(title=_escape(summary.description), show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
     table.add_row("units", str(summary.n))
@@ -190,9 +195,10 @@ def _print_summary(summary, out: Path | None) -> None:  # noqa: ANN001
     if summary.min_km is not None:
         table.add_row("link distance", f"{summary.min_km:.1f} – {summary.max_km:.1f} km")
     table.add_row("symmetric", "yes" if summary.symmetric else "no")
-    table.add_row("islands", str(len(summary.islands)) + (": " + ", ".join(summary.islands) if summary.islands else ""))
+    table.add_row("islands", _escape(str(len(summary.islands)) + (": " + ", ".join(map(str, summary.islands))
+                                                                   if summary.islands else "")))
     if out is not None:
-        table.add_row("written", str(out))
+        table.add_row("written", _escape(str(out)))
     _console().print(table)
 
 
@@ -247,13 +253,7 @@ def fit(
         from spillmap.models import fit_spatial_panel
         from spillmap.weights import read_weights
 
-        data = read_table(panel)
-        if id_col not in data.columns:
-            from spillmap.errors import MissingColumnError
-
-            raise MissingColumnError(
-                f"'{panel}' has no column '{id_col}'; its columns are: {', '.join(map(str, data.columns))}."
-            )
+        data = _checked_fit_panel(read_table(panel, text_columns=(id_col,)), panel, formula, id_col, time_col)
         graph = read_weights(weights_file, ids=list(dict.fromkeys(data[id_col].tolist())), ids_from="the panel")
         result = fit_spatial_panel(
             data, formula, id_col=id_col, time_col=time_col, weights=graph,
@@ -278,6 +278,29 @@ def fit(
                 console.print(eff.table.round(6).to_string(), markup=False)
 
 
+def _checked_fit_panel(data, panel: Path, formula: str, id_col: str, time_col: str):  # noqa: ANN001, ANN202
+    """The panel's columns named by --id, --time and the formula, checked as the DID commands check theirs."""
+    import re
+
+    from spillmap.errors import MissingColumnError, SpillmapError
+    from spillmap.policy import _no_column, check_panel
+
+    lhs, sep, rhs = formula.partition("~")
+    if not sep or not lhs.strip():
+        raise SpillmapError(f"--formula {formula!r} must read 'y ~ x1 + x2'.")
+    y = lhs.strip()
+    xs = [t for t in (v.strip() for v in re.split(r"[+]", rhs)) if t and t not in ("1", "0", "-1")]
+    names = {id_col: "--id", time_col: "--time", y: "--formula", **{x: "--formula" for x in xs if x != y}}
+    for col, key in names.items():
+        if col not in data.columns and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", col):
+            raise MissingColumnError(_no_column(f"'{panel}'", col, key, data.columns))
+    plain = [x for x in xs if x in data.columns]
+    if y not in data.columns:
+        return data
+    return check_panel(data, f"'{panel}'", y=y, id_col=id_col, time_col=time_col, controls=plain, names=names,
+                       balanced=True, balance_fix="spillmap did accepts an unbalanced panel")
+
+
 def _effects_dict(eff) -> dict:  # noqa: ANN001
     out: dict[str, dict[str, dict[str, float]]] = {}
     for (variable, kind), row in eff.table.iterrows():
@@ -286,20 +309,21 @@ def _effects_dict(eff) -> dict:  # noqa: ANN001
 
 
 def _write_fit_tables(result, eff, folder: Path) -> None:  # noqa: ANN001
-    from spillmap._files import atomic_path
+    """Coefficient (and effects) tables into ``folder``, published whole like every result folder."""
+    from spillmap._files import atomic_path, staged_output
 
-    folder.mkdir(parents=True, exist_ok=True)
     tables = {"coefficients": result.tidy().reset_index()}
     if eff is not None:
         tables["effects"] = eff.table.reset_index()
-    for name, frame in tables.items():
-        for suffix, text in (
-            (".csv", frame.to_csv(index=False)),
-            (".md", _markdown(frame)),
-            (".tex", frame.to_latex(index=False, float_format="%.6f")),
-        ):
-            with atomic_path(folder / f"{name}{suffix}") as tmp:
-                tmp.write_text(text, encoding="utf-8")
+    with staged_output(folder) as stage:
+        for name, frame in tables.items():
+            for suffix, text in (
+                (".csv", frame.to_csv(index=False)),
+                (".md", _markdown(frame)),
+                (".tex", frame.to_latex(index=False, float_format="%.6f")),
+            ):
+                with atomic_path(stage / f"{name}{suffix}") as tmp:
+                    tmp.write_text(text, encoding="utf-8")
 
 
 def _markdown(frame) -> str:  # noqa: ANN001
@@ -308,13 +332,14 @@ def _markdown(frame) -> str:  # noqa: ANN001
     return frame_to_markdown(frame, 6)
 
 
-def _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed):  # noqa: ANN001, ANN202
+def _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed, *,  # noqa: ANN001, ANN202
+            balanced=False):
     from spillmap.policy import load_policy_inputs
 
     return load_policy_inputs(
         panel, y=y, id_col=id_col, time_col=time_col,
         controls=[c.strip() for c in controls.split(",") if c.strip()] if controls else (),
-        pilots=pilots, treated_col=treated_col, first_year_col=first_year_col, seed=seed,
+        pilots=pilots, treated_col=treated_col, first_year_col=first_year_col, seed=seed, balanced=balanced,
     )
 
 
@@ -336,6 +361,14 @@ def _closing_console(headline: dict) -> Console:
     if headline.get("synthetic"):
         console.print(f"[bold yellow]{_escape(headline['synthetic']['note'])}[/]")
     return console
+
+
+def _check_scheduler(scheduler: str | None) -> None:
+    """A --scheduler is checked before anything else runs: one error within seconds if unreachable or without workers."""
+    if scheduler:
+        from spillmap.models._dask import check_scheduler
+
+        check_scheduler(scheduler)
 
 
 @app.command()
@@ -367,6 +400,7 @@ def did(
     """Staggered DID: TWFE baseline, event study, Bacon decomposition, robust estimators, placebo;
     heterogeneity, mechanism and moderation on request."""
     with _reported():
+        _check_scheduler(scheduler)
         from spillmap.policy import run_did
 
         inputs = _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed)
@@ -379,7 +413,7 @@ def did(
         if not as_json:
             b = headline["baseline"]
             _console().print(
-                f"TWFE DID on {b['y']}: {b['estimate']:.4f} (se {b['se']:.4f}, p {b['p_value']:.3g}); "
+                f"TWFE DID on {_escape(str(b['y']))}: {b['estimate']:.4f} (se {b['se']:.4f}, p {b['p_value']:.3g}); "
                 f"pre-trend p = {headline['event_study']['pretrend']['p_value']:.3g}"
                 + (f"; placebo p = {headline['placebo']['p_value']:.3g}" if "placebo" in headline else "")
             )
@@ -408,9 +442,11 @@ def sdid(
 ) -> None:
     """Spatial Durbin DID: direct, indirect (spillover) and total effects of the policy."""
     with _reported():
+        _check_scheduler(scheduler)
         from spillmap.policy import run_sdid
 
-        inputs = _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed)
+        inputs = _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed,
+                         balanced=True)
         graph = None
         if weights_file is not None:
             from spillmap.weights import read_weights
@@ -462,6 +498,7 @@ def sweep(
     layer_id: Annotated[Optional[str], typer.Option(help="Id column of --layer (default: --id).")] = None,
     layer_name: LayerNameOpt = None,
     encoding: EncodingOpt = None,
+    crs: CrsOpt = None,
     band: BandOpt = 50.0,
     max_km: MaxOpt = 600.0,
     min_km: Annotated[float, typer.Option("--min", help="Inner edge of the first band, km.")] = 0.0,
@@ -494,9 +531,14 @@ def sweep(
 ) -> None:
     """Siphon radius: spillover by distance band, all bands in one DID; where does it turn negative?"""
     with _reported():
+        _check_scheduler(scheduler)
+        from spillmap.policy import map_year as check_map_year
         from spillmap.sweep import run_sweep
 
-        inputs = _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed)
+        inputs = _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed,
+                         balanced=True)
+        if map_year is not None:
+            check_map_year(inputs, map_year)  # before any model runs
         frame = None
         if layer is not None:
             from spillmap import gis
@@ -504,7 +546,8 @@ def sweep(
             layer_id = layer_id or id_col
             if layer_id is None:
                 raise typer.BadParameter("Name the id column of --layer with --layer-id (or --id).")
-            frame = gis.read_layer(layer, layer_id, layer=layer_name, encoding=encoding)
+            frame = gis.read_layer(layer, layer_id, layer=layer_name, encoding=encoding, crs=crs,
+                                   options=SWEEP_OPTIONS)
         with _progress(not as_json) as progress:
             written, headline, result = run_sweep(
                 inputs, out, layer=frame, layer_id=layer_id, method=method.value, step_km=band, max_km=max_km,
@@ -524,7 +567,7 @@ def sweep(
                 view.add_column(col, justify="right", no_wrap=True)
             for r in table.itertuples():
                 if r.error:
-                    view.add_row(r.band, f"{r.mean_neighbours:.1f}", str(r.islands), "", "", "", f"[red]{r.error}[/]")
+                    view.add_row(r.band, f"{r.mean_neighbours:.1f}", str(r.islands), "", "", "", f"[red]{_escape(str(r.error))}[/]")
                     continue
                 lo, hi = r.indirect_ci95_low, r.indirect_ci95_high
                 mark = "[red]siphon[/]" if hi < 0 else ("[green]spillover[/]" if lo > 0 else "")
@@ -532,7 +575,7 @@ def sweep(
                              f"{r.indirect_estimate:.3f}", f"{lo:.3f} … {hi:.3f}",
                              mark if r.in_crossover else "[dim]sparse[/]")
             console.print(view)
-            console.print(f"[bold]{result.crossover.statement}[/]")
+            console.print(f"[bold]{_escape(result.crossover.statement)}[/]")
             if result.cached_bands:
                 console.print(f"{result.cached_bands} of {len(result.bands)} bands read from the cache.")
         _report_written("spillmap sweep", written, headline, as_json, out)
@@ -574,8 +617,17 @@ def run(
     """Run the whole analysis a config file describes: DID chain, SDM-DID, sweep, map layers, report."""
     with _reported():
         from spillmap.config import load_config
+        from spillmap.models._dask import scheduler_named
 
-        _run(load_config(config_file), out, title="spillmap run", as_json=as_json)
+        config = load_config(config_file)
+        # messages name the config key, not an option `run` does not have
+        with scheduler_named("remove `scheduler` from [output] in the config to run on this machine"):
+            scheduler = config["output"]["scheduler"]
+            if scheduler:
+                from spillmap.models._dask import check_scheduler
+
+                check_scheduler(scheduler, source=f"scheduler in [output] of '{config_file}'")
+            _run(config, out, title="spillmap run", as_json=as_json)
 
 
 def _run(config, out: Path, *, extras=None, title: str, as_json: bool = False) -> None:  # noqa: ANN001
@@ -585,7 +637,7 @@ def _run(config, out: Path, *, extras=None, title: str, as_json: bool = False) -
     with _progress(not as_json) as progress:
         written, headline = run_analysis(
             config, out, progress=progress, extras=extras,
-            step=None if as_json else (lambda msg: console.print(f"[dim]· {msg}[/]")),
+            step=None if as_json else (lambda msg: console.print(f"[dim]· {_escape(msg)}[/]")),
         )
     if as_json:
         typer.echo(_dumps(headline))
@@ -595,11 +647,12 @@ def _run(config, out: Path, *, extras=None, title: str, as_json: bool = False) -
         main.print("SDM-DID effects of the policy: " + "; ".join(
             f"{k} {v['estimate']:.4f} [{v['ci_low']:.4f}, {v['ci_high']:.4f}]" for k, v in headline["sdid"].items()))
     if "sweep" in headline:
-        main.print(f"[bold]{headline['sweep']['statement']}[/]")
+        main.print(f"[bold]{_escape(headline['sweep']['statement'])}[/]")
     gpkg = any(Path(p).name == "spillmap.gpkg" for p in written)
     _flush_pending()
-    main.print(f"[bold green]{title}[/] wrote {len(written)} files to {out}/ — open {out}/report.html"
-               + (f" and {out}/spillmap.gpkg (QGIS)" if gpkg else ""))
+    shown = _escape(str(out))
+    main.print(f"[bold green]{title}[/] wrote {len(written)} files to {shown}/ — open {shown}/report.html"
+               + (f" and {shown}/spillmap.gpkg (QGIS)" if gpkg else ""))
 
 
 @app.command()
@@ -634,8 +687,8 @@ def index(
             typer.echo(_dumps(result.weights.to_dict(orient="records")))
             return
         console = _console()
-        console.print(result.weights.to_string(index=False))
-        console.print(f"[bold green]spillmap index[/] wrote {', '.join(map(str, written))}")
+        console.print(result.weights.to_string(index=False), markup=False)
+        console.print(f"[bold green]spillmap index[/] wrote {_escape(', '.join(map(str, written)))}")
 
 
 app.command()(zonal)

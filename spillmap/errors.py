@@ -11,6 +11,8 @@ from __future__ import annotations
 __all__ = [
     "SpillmapError",
     "SpillmapWarning",
+    "OutputFolderError",
+    "OutputRepairWarning",
     "LayerError",
     "LayerReadError",
     "CRSError",
@@ -31,6 +33,9 @@ __all__ = [
     "EstimationError",
     "ConvergenceError",
     "WeightsAssumptionWarning",
+    "SchedulerError",
+    "ClusterLostError",
+    "CacheWarning",
 ]
 
 
@@ -40,6 +45,19 @@ class SpillmapError(Exception):
 
 class SpillmapWarning(UserWarning):
     """Base class of every warning spillmap issues."""
+
+
+class OutputFolderError(SpillmapError, OSError):
+    """The output (``--out``) cannot be created, written or published: a file in the way, a read-only or
+    full disk, no permission, or a folder holding files spillmap did not write."""
+
+    def __str__(self) -> str:  # OSError would prefix "[Errno n]"
+        return str(self.args[0]) if self.args else ""
+
+
+class OutputRepairWarning(SpillmapWarning):
+    """A run that ended without finishing left a staging folder or a half-replaced result beside ``--out``;
+    it was removed, or the result restored or completed."""
 
 
 class LayerError(SpillmapError, ValueError):
@@ -123,3 +141,15 @@ class ConvergenceError(EstimationError):
 
 class WeightsAssumptionWarning(SpillmapWarning):
     """The weights break an assumption of the estimator (e.g. rows not summing to one)."""
+
+
+class SchedulerError(SpillmapError, ConnectionError):
+    """A Dask scheduler cannot be reached, or has no workers."""
+
+
+class ClusterLostError(SchedulerError):
+    """Every worker of the Dask cluster (or the scheduler itself) was lost during a run."""
+
+
+class CacheWarning(SpillmapWarning):
+    """A cached file failed its check (checksum, input fingerprint, contents) and was recomputed."""

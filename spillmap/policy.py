@@ -8,16 +8,24 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from spillmap._files import atomic_path, final_paths, prepare_folder, staged_output
+from spillmap._files import atomic_path, final_paths, staged_output
 from spillmap._json import dumps
 from spillmap._tables import CSV_FLOAT, write_csv, write_table
-from spillmap.errors import MissingColumnError, SpillmapError
+from spillmap.errors import (
+    MissingColumnError,
+    MissingIdError,
+    PanelShapeError,
+    PilotTableError,
+    SpillmapError,
+    SpillmapWarning,
+)
 
 __all__ = ["CSV_FLOAT", "PolicyInputs", "add_entropy_index", "load_policy_inputs", "run_did", "run_sdid", "write_table",
            "write_unmatched_pilots"]
@@ -53,6 +61,8 @@ def load_policy_inputs(
     treated_col: str | None = None,
     first_year_col: str | None = None,
     seed: int = 0,
+    names: Mapping[str, str] | None = None,
+    balanced: bool = False,
 ) -> PolicyInputs:
     """Read a user's panel (or build the labelled synthetic demo panel) and assign treatment.
 
@@ -62,10 +72,20 @@ def load_policy_inputs(
     ``treated_col`` (0/1), ``first_year_col``, or a pilot table (default:
     the shipped one) joined to the shipped layer, whose ``code`` ids the
     panel's ``id_col`` must then hold.
+
+    Everything is checked before any model runs, each problem one error naming the file, column,
+    rows (counted from 1 below the header) or unit ids and the fix: text in numeric columns,
+    empty or infinite values, duplicate (unit, period) rows, a single unit or period, first treated
+    years outside the panel, no or every unit treated, a pilot table matching nothing, and with
+    ``balanced`` (the spatial commands) an unbalanced panel. ``names`` maps ``y``, ``id``, ``time``,
+    ``controls``, ``treated``, ``first_year`` and ``pilots`` to how the user set them (default: the
+    command-line flags; ``spillmap run`` passes its config keys, :data:`CONFIG_NAMES`).
     """
     from spillmap import gis
     from spillmap._tables import read_table
+    from spillmap.gis._validate import format_ids
     from spillmap.models import assign_treatment
+    from spillmap.models.did._treatment import TreatmentWarning
 
     layer = gis.read_china_layer()
     if panel is None:
@@ -84,29 +104,243 @@ def load_policy_inputs(
         return PolicyInputs(treated.data, y, id_col, time_col, tuple(controls),
                             synthetic=dict(frame.attrs.get("synthetic", {})), report=treated.report.to_dict(),
                             layer=layer, name_col=gis.CHINA_NAME, unmatched_pilots=years.unmatched)
+    names = {**CLI_NAMES, **(names or {})}
     if not (y and id_col and time_col):
-        raise SpillmapError("With a panel file, name --y, --id and --time.")
-    frame = panel.copy() if isinstance(panel, pd.DataFrame) else read_table(panel)
-    panel = "the panel" if isinstance(panel, pd.DataFrame) else panel
-    for col in (id_col, time_col, y, *controls):
+        raise SpillmapError(f"With a panel file, name {names['y']}, {names['id']} and {names['time']}.")
+    if treated_col and first_year_col:
+        raise SpillmapError(f"Give one treatment source, not both: {names['treated']} = '{treated_col}' "
+                            f"or {names['first_year']} = '{first_year_col}'.")
+    if isinstance(panel, pd.DataFrame):
+        frame, source = panel.copy(), "the panel"
+    else:
+        frame, source = read_table(panel, text_columns=(id_col,)), f"'{panel}'"
+    picked = {id_col: names["id"], time_col: names["time"], y: names["y"],
+              **{c: names["controls"] for c in controls},
+              **({treated_col: names["treated"]} if treated_col else {}),
+              **({first_year_col: names["first_year"]} if first_year_col else {})}
+    for col, key in picked.items():
         if col not in frame.columns:
-            raise MissingColumnError(
-                f"'{panel}' has no column '{col}'; its columns are: {', '.join(map(str, frame.columns))}."
-            )
+            raise MissingColumnError(_no_column(source, col, key, frame.columns))
+    frame = check_panel(frame, source, y=y, id_col=id_col, time_col=time_col, controls=tuple(controls),
+                        treatment=[c for c in (treated_col, first_year_col) if c], names=picked,
+                        balanced=balanced, balance_fix=names.get("balance_fix", CLI_NAMES["balance_fix"]))
     unmatched = None
     if treated_col:
         treated = assign_treatment(frame, id_col=id_col, time_col=time_col, treated_col=treated_col)
+        how = f"column '{treated_col}' ({names['treated']})"
     elif first_year_col:
         fy = frame.groupby(id_col)[first_year_col].first()
         treated = assign_treatment(frame.drop(columns=first_year_col), id_col=id_col, time_col=time_col, first_year=fy)
+        how = f"column '{first_year_col}' ({names['first_year']})"
     else:
-        years = quiet_pilot_years(layer, pilots)
+        what = f"'{pilots}'" if pilots else "the shipped Broadband China pilot table"
+        try:
+            years = quiet_pilot_years(layer, pilots)
+        except MissingColumnError:
+            raise PilotTableError(_pilot_columns_message(what, pilots, layer, names)) from None
         unmatched = years.unmatched
-        treated = assign_treatment(frame, id_col=id_col, time_col=time_col, first_year=years.years,
-                                   layer_ids=layer[gis.CHINA_ID])
+        if not years.years.notna().any():
+            raise PilotTableError(
+                f"No entry of {what} matches a unit of the shipped China layer by name (column "
+                f"'prefecture_units_zh' against the layer's names, e.g. '北京市'), so no unit is treated. "
+                f"List the units' Chinese names there, or give the treatment in the panel: "
+                f"{names['treated']} (0/1 column) or {names['first_year']} (first treated year column)."
+            )
+        codes = set(layer[gis.CHINA_ID].astype(str))
+        units = pd.unique(frame[id_col].astype(str))
+        if not any(u in codes for u in units):
+            raise MissingIdError(
+                f"None of the {len(units)} units of {source} (column '{id_col}', e.g. {format_ids(units[:3])}) is a "
+                f"code of the shipped China layer (e.g. '110000' for 北京市), so the pilot table, joined through "
+                f"that layer, treats none of them. Use the layer's 6-digit codes in '{id_col}', or give the "
+                f"treatment in the panel: {names['treated']} (0/1 column) or {names['first_year']}."
+            )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TreatmentWarning)  # the warning below says it once
+            treated = assign_treatment(frame, id_col=id_col, time_col=time_col, first_year=years.years,
+                                       layer_ids=layer[gis.CHINA_ID])
+        missing = treated.report.not_in_layer
+        if missing:
+            warnings.warn(f"{len(missing)} of {len(units)} units of {source} are not codes of the shipped China "
+                          f"layer and count as never treated: {format_ids(missing)}.", TreatmentWarning, stacklevel=2)
+        how = what
+    _check_treatment(treated.data, source, id_col=id_col, time_col=time_col, how=how)
     return PolicyInputs(treated.data, y, id_col, time_col, tuple(controls), synthetic=None,
                         report=treated.report.to_dict(), layer=layer, name_col=gis.CHINA_NAME,
                         unmatched_pilots=unmatched)
+
+
+def _pilot_columns_message(what: str, pilots: object, layer: pd.DataFrame, names: Mapping[str, str]) -> str:
+    """A pilot table without the shipped table's columns: say which it has, what is expected, and the fix."""
+    from spillmap import gis
+
+    try:
+        table = pd.read_csv(pilots, dtype=str, encoding="utf-8-sig", nrows=200)
+    except (ValueError, OSError, UnicodeDecodeError):
+        table = pd.DataFrame()
+    codes = set(layer[gis.CHINA_ID].astype(str))
+    keyed = [c for c in table.columns if table[c].dropna().astype(str).str.strip().isin(codes).mean() > 0.5]
+    found = ", ".join(map(str, table.columns)) or "none readable"
+    by_code = (f" It lists units by code (column '{keyed[0]}'), but pilot entries are matched by name. "
+               f"Merge its years into the panel by code and pass that column with {names['first_year']}, "
+               "or add the two columns." if keyed else " Add those columns (see the shipped table).")
+    return (f"The pilot table {what} needs the columns 'batch_year' (first treated year) and "
+            f"'prefecture_units_zh' (the units' Chinese names, ';'-separated); it has: {found}.{by_code}")
+
+
+#: How each input of :func:`load_policy_inputs` is set on the command line ...
+CLI_NAMES = {"y": "--y", "id": "--id", "time": "--time", "controls": "--controls", "treated": "--treated-col",
+             "first_year": "--first-year-col", "pilots": "--pilots",
+             "balance_fix": "spillmap did accepts an unbalanced panel"}
+#: ... and in a ``spillmap run`` configuration.
+CONFIG_NAMES = {"y": "[panel] outcome", "id": "[panel] id", "time": "[panel] time", "controls": "[panel] controls",
+                "treated": "[panel] treated", "first_year": "[panel] first_year", "pilots": "[panel] pilots",
+                "balance_fix": "or run only the DID chain: [models] sdid = false and [sweep] enabled = false"}
+
+
+def _no_column(source: str, col: str, key: str, columns: Sequence[object]) -> str:
+    import difflib
+
+    present = [str(c) for c in columns]
+    close = difflib.get_close_matches(col, present, n=1, cutoff=0.6)
+    close = close or [c for c in present if c.strip().lower() == col.strip().lower()]
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    shown = ", ".join(repr(c) for c in present[:20]) + (", …" if len(present) > 20 else "")
+    return (f"{source} has no column '{col}' (named by {key}){hint}; its columns are: {shown}. "
+            f"Set {key} to one of them.")
+
+
+def _rows(mask: pd.Series | np.ndarray, frame: pd.DataFrame, id_col: str, time_col: str, limit: int = 5) -> str:
+    """``row 4 (unit '110000', 2015), …`` for the rows under ``mask``: 1-based data rows below the header."""
+    picked = frame[np.asarray(mask, dtype=bool)]
+    parts = []
+    for idx, row in picked.head(limit).iterrows():
+        unit = row[id_col] if id_col in picked else None
+        when = row[time_col] if time_col in picked else None
+        what = ", ".join(x for x in (f"unit {str(unit)!r}" if unit is not None and not pd.isna(unit) else "",
+                                     f"{_plain(when)}" if when is not None and not pd.isna(when) else "") if x)
+        parts.append(f"row {int(idx) + 1}" + (f" ({what})" if what else ""))
+    more = len(picked) - limit
+    return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
+
+
+def _plain(value: object) -> object:
+    return int(value) if isinstance(value, (int, float, np.number)) and float(value).is_integer() else value
+
+
+def check_panel(frame: pd.DataFrame, source: str, *, y: str, id_col: str, time_col: str, controls: Sequence[str] = (),
+                treatment: Sequence[str] = (), names: Mapping[str, str] | None = None, balanced: bool = False,
+                balance_fix: str = "spillmap did accepts an unbalanced panel") -> pd.DataFrame:
+    """The panel's shape and values, checked before any model; the frame with numeric columns as numbers.
+
+    ``names`` maps a column to the option or config key that chose it (for messages); ``balance_fix`` is the
+    advice closing the unbalanced-panel message.
+    """
+    names = {c: "" for c in (y, id_col, time_col, *controls, *treatment)} | dict(names or {})
+    names = {c: (k or "the panel's column") for c, k in names.items()}
+    from spillmap._tables import numeric_columns
+
+    if not isinstance(frame.index, pd.RangeIndex):
+        frame = frame.copy()
+    frame = numeric_columns(frame, [time_col, y, *controls, *treatment], source, names)
+    ids = frame[id_col]
+    empty = ids.isna() | (ids.astype(str).str.strip() == "")
+    if empty.any():
+        raise PanelShapeError(f"Column '{id_col}' ({names[id_col]}) of {source} is empty on "
+                              f"{_rows(empty, frame, id_col, time_col)}; fill in the unit ids or drop those rows.")
+    times = frame[time_col]
+    if times.isna().any():
+        raise PanelShapeError(f"Column '{time_col}' ({names[time_col]}) of {source} is empty on "
+                              f"{_rows(times.isna(), frame, id_col, time_col)}; fill in the periods or drop those rows.")
+    if not np.all(np.mod(times, 1) == 0):
+        bad = np.mod(times, 1) != 0
+        raise PanelShapeError(f"Column '{time_col}' ({names[time_col]}) of {source} must hold whole periods (years); "
+                              f"{_rows(bad, frame, id_col, time_col)} hold fractions such as {times[bad].iloc[0]!r}. "
+                              "Give the year as a whole number.")
+    dup = frame.duplicated([id_col, time_col], keep=False)
+    if dup.any():
+        first = frame[dup].iloc[0]
+        raise PanelShapeError(
+            f"{source} has {int(frame.duplicated([id_col, time_col]).sum())} duplicate (unit, period) row(s): "
+            f"{_rows(dup, frame, id_col, time_col, limit=6)}; a panel has one row per unit '{id_col}' and "
+            f"period '{time_col}' (e.g. unit {str(first[id_col])!r} has {int(dup[frame[id_col] == first[id_col]].sum())} "
+            f"rows for {_plain(first[time_col])}). Drop or aggregate the repeated rows."
+        )
+    n_units, periods = ids.nunique(), sorted(pd.unique(times))
+    if n_units < 2 or len(periods) < 2:
+        what = (f"one unit ({str(ids.iloc[0])!r})" if n_units < 2 else f"one period ({_plain(periods[0])})")
+        raise PanelShapeError(
+            f"{source} holds {what}: {n_units} unit(s) in '{id_col}' and {len(periods)} period(s) in "
+            f"'{time_col}'. A DID with unit and period fixed effects needs several units observed in several "
+            f"periods; pass the whole panel (check {names[id_col]} and {names[time_col]} name the right columns)."
+        )
+    for col in dict.fromkeys((y, *controls)):
+        values = frame[col]
+        if values.isna().any():
+            raise PanelShapeError(
+                f"Column '{col}' ({names[col]}) of {source} is empty on {int(values.isna().sum())} row(s): "
+                f"{_rows(values.isna(), frame, id_col, time_col)}. Fill those cells, or drop the rows"
+                + (" (then drop the unit's other years too: the spatial models need a balanced panel)." if balanced
+                   else ".")
+            )
+        infinite = ~np.isfinite(values.to_numpy(dtype=float))
+        if infinite.any():
+            raise PanelShapeError(
+                f"Column '{col}' ({names[col]}) of {source} holds infinite values on {int(infinite.sum())} row(s): "
+                f"{_rows(infinite, frame, id_col, time_col)} (a division by zero or log of 0 upstream?). "
+                "Replace them with finite numbers or drop those rows."
+            )
+    constant = [c for c in dict.fromkeys(controls) if (frame.groupby(id_col)[c].nunique(dropna=False) <= 1).all()]
+    if constant:
+        warnings.warn(
+            f"Control(s) {', '.join(repr(c) for c in constant)} ({names[constant[0]]}) do not vary over time within "
+            "any unit: the unit fixed effects absorb them and the models drop them. Leave them out of "
+            f"{names[constant[0]]}, or use them for heterogeneity (did --group) instead.",
+            SpillmapWarning, stacklevel=3,
+        )
+    if balanced:
+        counts = frame.groupby(id_col)[time_col].nunique()
+        short = counts[counts < len(periods)]
+        if len(short):
+            shown = ", ".join(f"{str(u)!r} ({n} of {len(periods)})" for u, n in short.head(5).items())
+            raise PanelShapeError(
+                f"{source} is unbalanced: {len(counts) - len(short)} of {len(counts)} units have all {len(periods)} "
+                f"periods {_plain(periods[0])}–{_plain(periods[-1])}, {len(short)} have fewer: {shown}"
+                f"{' and more' if len(short) > 5 else ''}. The spatial models need every unit in every period: "
+                f"drop those units or fill their missing years ({balance_fix})."
+            )
+    return frame
+
+
+def _check_treatment(data: pd.DataFrame, source: str, *, id_col: str, time_col: str, how: str) -> None:
+    """No, every, or always-treated units: one error naming them, before any model runs."""
+    periods = sorted(pd.unique(data[time_col]))
+    first, last = _plain(periods[0]), _plain(periods[-1])
+    per_unit = data.groupby(id_col, sort=False)["first_year"].first()
+    treated = per_unit.dropna().astype(int)
+    early = treated[treated <= periods[0]]
+    if len(early):
+        shown = ", ".join(f"{str(u)!r} ({y})" for u, y in early.head(5).items())
+        raise PanelShapeError(
+            f"{len(early)} unit(s) of {source} are treated from {first}, the panel's first period, or earlier "
+            f"(by {how}): {shown}{' and more' if len(early) > 5 else ''}. Nothing shows them before treatment, "
+            f"so the DID cannot use them. Drop those units, or give a panel starting before their first "
+            f"treated year."
+        )
+    within = treated[treated <= periods[-1]]
+    if within.empty:
+        after = f"; {len(treated)} have first treated years after the panel's last period {last} " \
+                f"(e.g. {int(treated.iloc[0])})" if len(treated) else ""
+        raise PanelShapeError(
+            f"No unit of {source} is treated within its periods {first}–{last} (by {how}){after}. "
+            "Check the treatment column or years, and that the units' ids match."
+        )
+    if per_unit.notna().all() and within.nunique() == 1 and len(within) == len(per_unit):
+        raise PanelShapeError(
+            f"Every unit of {source} ({len(per_unit)}) is first treated in {int(within.iloc[0])} (by {how}): no "
+            "unit is left untreated to compare with. The DID needs never-treated or later-treated units; "
+            "add them to the panel."
+        )
 
 
 def quiet_pilot_years(layer, pilots: str | os.PathLike[str] | None = None):  # noqa: ANN001, ANN201 - PilotJoin
@@ -166,7 +400,23 @@ def add_entropy_index(
     from spillmap._tables import read_table
     from spillmap.models import entropy_index
 
-    frame = panel.copy() if isinstance(panel, pd.DataFrame) else read_table(panel)
+    if isinstance(panel, pd.DataFrame):
+        frame, source = panel.copy(), "the panel"
+    else:
+        frame, source = read_table(panel, text_columns=(id_col,) if id_col else ()), f"'{panel}'"
+    from spillmap._tables import numeric_columns
+
+    for col in (*positive, *negative, *([by] if by else []), *([id_col] if id_col else [])):
+        if col not in frame.columns:
+            key = "--id" if col == id_col else "--by" if col == by else "--positive/--negative"
+            raise MissingColumnError(_no_column(source, col, key, frame.columns))
+    frame = numeric_columns(frame, [*positive, *negative], source)
+    for col in (*positive, *negative):
+        infinite = np.isinf(frame[col].to_numpy(dtype=float))
+        if infinite.any():
+            raise PanelShapeError(
+                f"Column '{col}' of {source} holds infinite values on "
+                f"{_rows(infinite, frame, id_col or col, by or col)}; replace them with finite numbers or drop those rows.")
     if name in frame.columns:
         raise SpillmapError(f"The panel already has a column '{name}'; choose another name for the index.")
     result = entropy_index(frame, positive=positive, negative=negative, by=by, id_col=id_col)
@@ -176,7 +426,6 @@ def add_entropy_index(
     target = Path(out)
     if target.suffix.lower() not in (".csv", ".parquet"):
         raise SpillmapError(f"Write the panel as .csv or .parquet, not '{target.suffix}' ({target}).")
-    prepare_folder(target.parent if str(target.parent) else ".")
     with atomic_path(target) as tmp:
         if target.suffix.lower() == ".csv":
             tmp.write_text(frame.to_csv(index=False, float_format=CSV_FLOAT), encoding="utf-8")
@@ -230,8 +479,11 @@ def run_did(
         moderation,
         placebo_test,
     )
+    from spillmap.models._dask import check_scheduler
     from spillmap.models._plots import save_figure
 
+    if placebo_draws > 0:
+        check_scheduler(scheduler)  # before any model: a wrong address or no workers is one error in seconds
     with staged_output(out) as folder:
         note = inputs.synthetic.get("note") if inputs.synthetic else None
         kw = dict(id_col=inputs.id_col, time_col=inputs.time_col, controls=inputs.controls)
@@ -301,7 +553,7 @@ def run_did(
 
 
 
-def map_year(inputs: PolicyInputs, year: int | None = None) -> int:
+def map_year(inputs: PolicyInputs, year: int | None = None, *, key: str = "--map-year") -> int:
     """The period whose treated units drive per-city maps ("treated by <year>").
 
     ``year`` if the panel has it; by default the last treatment year, the
@@ -315,7 +567,9 @@ def map_year(inputs: PolicyInputs, year: int | None = None) -> int:
         starts = starts[starts <= periods[-1]]
         return int(periods[-1]) if starts.empty else int(next(p for p in periods if p >= starts.max()))
     if year not in periods:
-        raise SpillmapError(f"The map year {year} is not a period of the panel ({periods[0]}–{periods[-1]}).")
+        raise SpillmapError(
+            f"{key} = {year} is not a period of the panel (its periods are {_plain(periods[0])}–{_plain(periods[-1])}); "
+            f"set {key} to one of them, or leave it out for the last treatment year.")
     return int(year)
 
 
@@ -395,8 +649,11 @@ def run_sdid(
     from spillmap import gis
     from spillmap import weights as sw
     from spillmap.models import fit_sdm_did, placebo_test, spatial_event_study
+    from spillmap.models._dask import check_scheduler
     from spillmap.models._plots import save_figure
 
+    if placebo_draws > 0:
+        check_scheduler(scheduler)  # before any model: a wrong address or no workers is one error in seconds
     with staged_output(out) as folder:
         note = inputs.synthetic.get("note") if inputs.synthetic else None
         if weights is None:

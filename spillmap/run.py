@@ -5,10 +5,11 @@ chain → spatial Durbin DID → siphon-radius sweep → per-city effects on the
 geometries (main W and every sweep band) → styled GeoPackage, Shapefile,
 GeoJSON, GeoTIFF → choropleths → ``report.html`` → ``manifest.json``.
 
-Everything is written into a staging folder inside the output folder and
-moved into place only when the whole run succeeded, so a failed run leaves
-the output folder as it was (the sweep's band cache, kept for resuming,
-is the one exception).
+Everything is written into a staging folder beside the output folder, which
+becomes the output folder in one atomic step only when the whole run
+succeeded (:func:`spillmap._files.staged_output`), so a failed or killed run
+leaves the output folder as it was (the sweep's band cache in
+``<out>/.sweep-cache``, kept for resuming, is the one exception).
 """
 
 from __future__ import annotations
@@ -21,11 +22,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from spillmap._files import final_paths, prepare_folder, staged_output
+from spillmap._files import final_paths, staged_output
 from spillmap.config import RunConfig
 from spillmap.errors import SpillmapError
 
 __all__ = ["run_analysis"]
+
+#: How the run configuration names read_layer's arguments in the fixes of layer messages.
+CONFIG_LAYER_OPTIONS = {"layer": "[layer] layer", "id": "[layer] id", "encoding": "[layer] encoding",
+                        "crs": "[layer] crs", "points": None}
 
 Progress = Callable[[str, int, int], None]
 _EFFECT_COLS = ("own", "recv", "emit")
@@ -56,11 +61,12 @@ def run_analysis(
     from spillmap.sweep import panel_layer, run_sweep
 
     say = step or (lambda _msg: None)
-    folder = prepare_folder(out)
+    folder = Path(out)  # staged_output checks it, stages beside it and publishes the run into it whole
     seed = config["output"]["seed"]
     workers, scheduler = config["output"]["workers"], config["output"]["scheduler"]
     say("reading the layer and the panel")
     layer, layer_id, name_col, inputs = _inputs(config)
+    map_year(inputs, config["output"]["map_year"], key="[output] map_year")  # checked before any model runs
     headline: dict = {"synthetic": inputs.synthetic, "treatment": inputs.report, "panel": _panel_facts(inputs)}
     written: list[Path] = []
     with staged_output(folder) as stage:
@@ -118,7 +124,7 @@ def run_analysis(
             headline["sweep"] = sw_head["crossover"]
 
         say("per-city effects and map layers")
-        year = map_year(inputs, config["output"]["map_year"])
+        year = map_year(inputs, config["output"]["map_year"], key="[output] map_year")
         treated = treated_in(inputs, year, order)
         projected = gis.to_projected(subset.set_index(layer_id).loc[order].reset_index())
         layers, styles, maps = _map_layers(
@@ -146,12 +152,12 @@ def run_analysis(
 
 def _inputs(config: RunConfig):  # noqa: ANN202
     from spillmap import gis
-    from spillmap.policy import load_policy_inputs
+    from spillmap.policy import CONFIG_NAMES, load_policy_inputs
 
     lcfg, pcfg = config["layer"], config["panel"]
     if lcfg["path"]:
         layer = gis.read_layer(lcfg["path"], lcfg["id"], layer=lcfg["layer"], encoding=lcfg["encoding"],
-                               crs=lcfg["crs"])
+                               crs=lcfg["crs"], options=CONFIG_LAYER_OPTIONS)
         layer_id, name_col = lcfg["id"], lcfg["name"]
     else:
         layer, layer_id, name_col = gis.read_china_layer(), gis.CHINA_ID, gis.CHINA_NAME
@@ -177,7 +183,8 @@ def _inputs(config: RunConfig):  # noqa: ANN202
     inputs = load_policy_inputs(
         panel, y=pcfg["outcome"], id_col=pcfg["id"], time_col=pcfg["time"], controls=pcfg["controls"],
         pilots=pcfg["pilots"], treated_col=pcfg["treated"], first_year_col=pcfg["first_year"],
-        seed=config["output"]["seed"],
+        seed=config["output"]["seed"], names=CONFIG_NAMES,
+        balanced=config["models"]["sdid"] or config["sweep"]["enabled"],
     )
     units = set(pd.unique(inputs.data[inputs.id_col].astype(str)))
     codes = set(layer[layer_id].astype(str))

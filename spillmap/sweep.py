@@ -1,9 +1,10 @@
 """Glue for ``spillmap sweep``: distances on the layer, the band sweep, its table, plot and summary.
 
 Library code only: returns what it wrote and a headline dict; the CLI prints.
-Results are staged and moved into the output folder only when the sweep
-succeeded; the band cache lives outside the staging area so that an
-interrupted sweep resumes from it.
+Results are staged beside the output folder and become it in one atomic step
+only when the sweep succeeded; the band cache (``<out>/.sweep-cache``) is
+written during the run outside the staging area, so that an interrupted sweep
+resumes from it, and is carried into each new result.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from spillmap._files import final_paths, prepare_folder, staged_output
+from spillmap._files import final_paths, staged_output
 from spillmap._json import round_frame
 from spillmap._tables import write_parquet, write_table
 from spillmap.errors import SpillmapError
@@ -101,26 +102,29 @@ def run_sweep(
     treatment year) and neighbours in the band, for QGIS.
     """
     from spillmap.models import distance_bands, distance_sweep
+    from spillmap.models._dask import check_scheduler
     from spillmap.models._plots import save_figure
 
     bands = distance_bands(step_km, max_km, mode=mode, min_km=min_km)
-    folder = prepare_folder(out)
+    check_scheduler(scheduler)  # before any model: a wrong address or no workers is one error in seconds
+    folder = Path(out)
     if cache_dir == "default":
         cache_dir = folder / ".sweep-cache"
-    dist = distances if distances is not None else sweep_distances(
-        inputs, max_km, layer=layer, layer_id=layer_id, name_col=name_col, method=method)
-    data = inputs.data.assign(**{inputs.id_col: inputs.data[inputs.id_col].astype(str)})
-    result = distance_sweep(
-        data, inputs.y, dist, id_col=inputs.id_col, time_col=inputs.time_col, controls=inputs.controls,
-        bands=bands, weight=weight, alpha=alpha, draws=draws, seed=seed, min_linked_share=min_linked_share,
-        workers=workers, scheduler=scheduler, cache_dir=cache_dir,
-        progress=(lambda done, total: progress("bands", done, total)) if progress else None,
-        method=estimator, vce=vce, cutoff_km=cutoff_km,
-    )
-    note = inputs.synthetic.get("note") if inputs.synthetic else None
-    headline = {"synthetic": inputs.synthetic, "treatment": inputs.report, **result.to_dict(),
-                "distance_method": method, "alpha": alpha}
+    # the whole sweep runs inside: --out is checked first, and a failure removes what the run created
     with staged_output(folder) as stage:
+        dist = distances if distances is not None else sweep_distances(
+            inputs, max_km, layer=layer, layer_id=layer_id, name_col=name_col, method=method)
+        data = inputs.data.assign(**{inputs.id_col: inputs.data[inputs.id_col].astype(str)})
+        result = distance_sweep(
+            data, inputs.y, dist, id_col=inputs.id_col, time_col=inputs.time_col, controls=inputs.controls,
+            bands=bands, weight=weight, alpha=alpha, draws=draws, seed=seed, min_linked_share=min_linked_share,
+            workers=workers, scheduler=scheduler, cache_dir=cache_dir,
+            progress=(lambda done, total: progress("bands", done, total)) if progress else None,
+            method=estimator, vce=vce, cutoff_km=cutoff_km,
+        )
+        note = inputs.synthetic.get("note") if inputs.synthetic else None
+        headline = {"synthetic": inputs.synthetic, "treatment": inputs.report, **result.to_dict(),
+                    "distance_method": method, "alpha": alpha}
         table = result.to_frame()
         written = write_table(result._compact(), stage / "sweep", note=note, csv=table)  # CSV: every column
         written.append(write_parquet(round_frame(table), stage / "sweep.parquet", note=note))

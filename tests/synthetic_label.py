@@ -18,7 +18,7 @@ MARK = "SYNTHETIC"
 #: Weights files are read by other tools (GeoDa, R, numpy) whose formats hold no free text; the Shapefile's
 #: field-name map is a lookup table; .cpg/.prj/.shx/.dbf are parts of the Shapefile, labelled by its .qmd.
 UNLABELLED_BY_DESIGN = (".gwt", ".gal", ".npz", ".cpg", ".prj", ".shx", ".dbf")
-UNLABELLED_NAMES = ("effects_fields.csv",)
+UNLABELLED_NAMES = ("effects_fields.csv", ".spillmap-result")  # the list of files a run wrote
 
 
 def _gpkg(path: Path) -> bool:

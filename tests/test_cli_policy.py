@@ -81,7 +81,8 @@ def test_did_bad_column(runner, tmp_path):
     frame.to_csv(tmp_path / "panel.csv", index=False)
     result = runner.invoke(app, ["did", str(tmp_path / "panel.csv"), "--y", "gdp", "--id", "unit", "--time", "year",
                                  "--treated-col", "d", "--out", str(tmp_path / "o")])
-    assert result.exit_code == 1 and "has no column 'gdp'; its columns are: unit, year, y, x1, x2" in result.output
+    assert result.exit_code == 1 and "has no column 'gdp' (named by --y)" in result.output
+    assert "its columns are: 'unit', 'year', 'y', 'x1', 'x2'" in result.output
     assert not (tmp_path / "o").exists()
 
 
@@ -117,13 +118,16 @@ def test_did_failure_leaves_output_folder_untouched(runner, tmp_path):
     frame["grp"] = np.where(frame["unit"].map(first).isna(), "never", "pilot")  # one group has no treated unit
     frame.assign(fy=frame["unit"].map(first)).to_csv(tmp_path / "panel.csv", index=False)
     out = tmp_path / "o"
-    out.mkdir()
-    (out / "keep.txt").write_text("earlier run")
+    from spillmap._files import staged_output
+
+    with staged_output(out) as earlier:  # an earlier result (spillmap refuses folders holding other files)
+        (earlier / "keep.txt").write_text("earlier run")
     result = runner.invoke(app, ["did", str(tmp_path / "panel.csv"), "--y", "y", "--id", "unit", "--time", "year",
                                  "--first-year-col", "fy", "--placebo", "0", "--no-robust", "--group", "grp",
                                  "--out", str(out)])
     assert result.exit_code == 1 and "'grp'" in result.output and "no treated unit" in result.output
-    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]  # nothing half-written, staging removed
+    assert sorted(p.name for p in out.iterdir()) == [".spillmap-result", "keep.txt"]  # nothing half-written
+    assert not list(tmp_path.glob(".spillmap-*"))  # staging removed
 
 
 def test_index_command_adds_entropy_index(runner, tmp_path):
