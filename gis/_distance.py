@@ -10,6 +10,8 @@ import geopandas as gpd
 import numpy as np
 from scipy.spatial import cKDTree
 
+from spillmap.errors import WeightsError
+
 from ._points import PointMethod, representative_points
 from ._project import is_metric, to_lonlat, to_projected
 from ._validate import require_columns, validate_layer
@@ -123,9 +125,9 @@ def pairwise_distances(
         (see :func:`representative_points` to join seats to a layer by id).
     """
     if method not in ("geodesic", "planar"):
-        raise ValueError(f"method must be 'geodesic' or 'planar', not {method!r}.")
+        raise WeightsError(f"method must be 'geodesic' or 'planar', not {method!r}.")
     if max_km is not None and not max_km > 0:
-        raise ValueError(f"max_km must be a positive number of kilometres, not {max_km!r}.")
+        raise WeightsError(f"max_km must be a positive number of kilometres, not {max_km!r}.")
     require_columns(data, [id_col] + ([name_col] if name_col else []), "the layer")
     if set(data.geom_type.dropna()) <= {"Point"}:
         pts = data

@@ -57,7 +57,7 @@ def representative_points(
     if points is not None:
         return _join_points(layer, id_col, points, points_id_col or id_col)
     if method not in ("centroid", "point_on_surface"):
-        raise ValueError(f"method must be 'centroid' or 'point_on_surface', not {method!r}.")
+        raise GeometryError(f"method must be 'centroid' or 'point_on_surface', not {method!r}.")
     metric = layer if is_metric(layer.crs) else to_projected(layer)
     geoms = metric.geometry.array
     pts = shapely.centroid(geoms) if method == "centroid" else shapely.point_on_surface(geoms)

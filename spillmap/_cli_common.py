@@ -10,6 +10,7 @@ declared here once: an ``*Opt`` alias where they all describe it alike, a
 from __future__ import annotations
 
 import contextlib
+import os
 import warnings
 from collections.abc import Callable, Iterator
 from enum import Enum
@@ -75,6 +76,14 @@ def _reported() -> Iterator[None]:
             _flush(caught, err)
             err.print(f"[bold red]error:[/] cannot write '{_escape(str(exc.filename))}': permission denied; "
                       "choose a folder you can write to (--out).", markup=True)
+            raise typer.Exit(code=1) from None
+        except Exception as exc:  # noqa: BLE001 - the last resort: one line, never a traceback
+            if os.environ.get("SPILLMAP_DEBUG") or type(exc).__module__.split(".")[0] in ("typer", "click"):
+                raise  # usage errors and exits are typer's to show
+            _flush(caught, err)
+            err.print(f"[bold red]error:[/] unexpected {type(exc).__name__}: {_escape(str(exc))} — an input "
+                      "spillmap does not check yet, or a bug. Run again with SPILLMAP_DEBUG=1 to see where, and "
+                      "please report it with the command.", markup=True)
             raise typer.Exit(code=1) from None
         _flush(caught, err)
 

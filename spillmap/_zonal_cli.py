@@ -110,9 +110,6 @@ def run_zonal(
         raise SpillmapError(
             f"Cannot tell the output format of '{target}' from its suffix; use one of {', '.join(OUTPUT_SUFFIXES)}."
         )
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise SpillmapError(f"Output folder '{folder}' does not exist; create it first or choose another --out.")
     table = None
     if panel is not None:
         if time_col is None:

@@ -8,6 +8,7 @@ imported inside the commands so ``spillmap --help`` answers at once.
 
 from __future__ import annotations
 
+import math
 import sys
 import warnings
 from enum import Enum
@@ -99,6 +100,17 @@ WEIGHTS_OPTIONS = {"layer": "--layer-name", "id": "--id", "encoding": "--encodin
 SWEEP_OPTIONS = {"layer": "--layer-name", "id": "--layer-id", "encoding": "--encoding", "crs": "--crs", "points": None}
 
 
+def _check_distances(cutoff: float | None, ring: tuple[float, float] | None) -> None:
+    """--cutoff > 0 km; --ring INNER OUTER with 0 ≤ INNER < OUTER (km)."""
+    from spillmap.errors import WeightsError
+
+    if cutoff is not None and not (math.isfinite(cutoff) and cutoff > 0):
+        raise WeightsError(f"--cutoff must be a positive distance in km, not {cutoff:g}; e.g. --cutoff 300.")
+    if ring is not None and not (math.isfinite(ring[0]) and math.isfinite(ring[1]) and 0 <= ring[0] < ring[1]):
+        raise WeightsError(f"--ring takes INNER OUTER km with 0 ≤ INNER < OUTER, not {ring[0]:g} {ring[1]:g}; "
+                           "e.g. --ring 150 300.")
+
+
 @app.command()
 def weights(
     layer: LayerOpt = None,
@@ -131,10 +143,11 @@ def weights(
         from spillmap import gis
         from spillmap import weights as sw
 
-        from spillmap.errors import IslandWarning
+        from spillmap.errors import IslandWarning, WeightsError
 
         # the summary names the islands; no need to warn about them as well
         warnings.simplefilter("ignore", IslandWarning)
+        _check_distances(cutoff, ring)
         frame, id_col, name_col = _load_layer(layer, id_col, layer_name, encoding, crs, name_col)
         chosen = WeightsKind.ring if ring is not None else kind
         if chosen in (WeightsKind.queen, WeightsKind.rook):
@@ -159,7 +172,7 @@ def weights(
             )
             if chosen is WeightsKind.ring:
                 if ring is None:
-                    raise typer.BadParameter("--kind ring needs --ring INNER OUTER (km).")
+                    raise WeightsError("--kind ring needs --ring INNER OUTER (km), e.g. --ring 150 300.")
                 graph = sw.build_ring(dist, ring[0], ring[1], weight="binary" if binary else "inverse",
                                       alpha=alpha, islands=islands.value)
                 description = f"{ring[0]:g}–{ring[1]:g} km ring ({'binary' if binary else f'km^-{alpha:g}'})"

@@ -195,8 +195,8 @@ def test_file_output_behind_a_file(command, inputs, tmp_path):
     blocker = tmp_path / "notes.txt"
     blocker.write_text("a file")
     out = blocker / _file_name(command)
-    # zonal asks for an existing folder; the others create a missing one, but not through a file
-    expect = ["does not exist", "--out"] if command == "zonal" else [f"'{blocker}' is a file", "--out"]
+    # every command creates a missing folder, but not through a file
+    expect = [f"'{blocker}' is a file", "--out"]
     run_bad(_args(command, out, inputs), expect=expect, out=out, inputs=[inputs, blocker])
 
 

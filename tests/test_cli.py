@@ -131,3 +131,31 @@ def test_demo_unusable_out(runner, tmp_path):
     assert result.exit_code == 1 and "Cannot create the output folder" in result.output
     assert "report.txt" in result.output and "Traceback" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.txt"]
+
+
+def test_unexpected_errors_are_one_line_and_debug_shows_the_traceback(runner, monkeypatch):
+    """The last resort: an exception spillmap does not expect is one error line (exit 1), no traceback;
+    SPILLMAP_DEBUG=1 lets it through."""
+    from spillmap import gis
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(gis, "pairwise_distances", broken)
+    result = runner.invoke(app, ["weights", "--cutoff", "300"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "error: unexpected ZeroDivisionError: boom" in " ".join(result.output.split())
+    assert "Traceback" not in result.output and "SPILLMAP_DEBUG=1" in " ".join(result.output.split())
+    monkeypatch.setenv("SPILLMAP_DEBUG", "1")
+    assert isinstance(runner.invoke(app, ["weights", "--cutoff", "300"]).exception, ZeroDivisionError)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--cutoff", "-5"], "--cutoff must be a positive distance in km, not -5"),
+    (["--ring", "300", "150"], "--ring takes INNER OUTER km with 0 ≤ INNER < OUTER, not 300 150"),
+    (["--kind", "ring"], "--kind ring needs --ring INNER OUTER (km)"),
+])
+def test_weights_distance_options_checked(runner, args, words, tmp_path):
+    from tests.bad_inputs import run_bad
+
+    run_bad(["weights", *args], expect=words, runner=runner)

@@ -76,7 +76,7 @@ def graph_from_pairs(
     removes them (both with an :class:`IslandWarning` naming them).
     """
     if islands not in _POLICIES:
-        raise ValueError(f"islands must be one of {', '.join(_POLICIES)}, not {islands!r}.")
+        raise WeightsError(f"islands must be one of {', '.join(_POLICIES)}, not {islands!r}.")
     if symmetric:
         i, j, weight = np.concatenate([i, j]), np.concatenate([j, i]), np.concatenate([weight, weight])
     n = len(ids)

@@ -208,7 +208,7 @@ def entropy_index(
         if len(rows) < 2:
             raise PanelShapeError(
                 f"{where} has {len(rows)} row(s); entropy weights need at least 2 rows per group "
-                f"(k = 1/ln n). Drop the group or pool groups with by=None."
+                f"(k = 1/ln n). Drop the group or pool the groups (by=None; on the command line leave out --by)."
             )
         sub = values[rows]
         lo, hi = sub.min(axis=0), sub.max(axis=0)
