@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -302,14 +302,20 @@ def check_panel(frame: pd.DataFrame, source: str, *, y: str, id_col: str, time_c
         counts = frame.groupby(id_col)[time_col].nunique()
         short = counts[counts < len(periods)]
         if len(short):
-            shown = ", ".join(f"{str(u)!r} ({n} of {len(periods)})" for u, n in short.head(5).items())
+            shown = _first_five(f"{str(u)!r} ({n} of {len(periods)})" for u, n in short.items())
             raise PanelShapeError(
                 f"{source} is unbalanced: {len(counts) - len(short)} of {len(counts)} units have all {len(periods)} "
-                f"periods {_plain(periods[0])}–{_plain(periods[-1])}, {len(short)} have fewer: {shown}"
-                f"{' and more' if len(short) > 5 else ''}. The spatial models need every unit in every period: "
+                f"periods {_plain(periods[0])}–{_plain(periods[-1])}, {len(short)} have fewer: {shown}. "
+                "The spatial models need every unit in every period: "
                 f"drop those units or fill their missing years ({balance_fix})."
             )
     return frame
+
+
+def _first_five(items: Iterable[str]) -> str:
+    """The first five items joined by commas, with "and more" when there are more."""
+    items = list(items)
+    return ", ".join(items[:5]) + (" and more" if len(items) > 5 else "")
 
 
 def _check_treatment(data: pd.DataFrame, source: str, *, id_col: str, time_col: str, how: str) -> None:
@@ -320,10 +326,10 @@ def _check_treatment(data: pd.DataFrame, source: str, *, id_col: str, time_col: 
     treated = per_unit.dropna().astype(int)
     early = treated[treated <= periods[0]]
     if len(early):
-        shown = ", ".join(f"{str(u)!r} ({y})" for u, y in early.head(5).items())
+        shown = _first_five(f"{str(u)!r} ({y})" for u, y in early.items())
         raise PanelShapeError(
             f"{len(early)} unit(s) of {source} are treated from {first}, the panel's first period, or earlier "
-            f"(by {how}): {shown}{' and more' if len(early) > 5 else ''}. Nothing shows them before treatment, "
+            f"(by {how}): {shown}. Nothing shows them before treatment, "
             f"so the DID cannot use them. Drop those units, or give a panel starting before their first "
             f"treated year."
         )

@@ -12,7 +12,6 @@ The CLI prints the warning as one ``warning:`` line naming the file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import warnings
 from pathlib import Path
@@ -67,12 +66,9 @@ def _rewrite(path: Path, **changes) -> None:
 
 def _checksum(meta: str, *arrays: np.ndarray) -> str:
     """What a forger who read the source would write (sha256 of metadata text and arrays)."""
-    h = hashlib.sha256(meta.encode())
-    for arr in arrays:
-        arr = np.ascontiguousarray(arr)
-        h.update(f"|{arr.dtype.str}|{arr.shape}|".encode())
-        h.update(arr.tobytes())
-    return h.hexdigest()
+    from spillmap.models.spatial_did._sweep import _digest
+
+    return _digest(meta, *arrays)
 
 
 @pytest.fixture

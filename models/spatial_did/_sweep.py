@@ -605,14 +605,10 @@ def _cached_eigenvalues(w, folder: Path | None) -> str | None:  # noqa: ANN001 -
 
 def _read_eigenvalues(path: Path, w) -> tuple[np.ndarray | None, str]:  # noqa: ANN001 - PreparedWeights
     """The cached eigenvalues of ``w`` in ``path`` if every check passes, else None and what failed."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            meta_text, values, stored = str(z["meta"]), np.array(z["values"]), str(z["sha256"])
-        meta = json.loads(meta_text)
-    except Exception as err:  # noqa: BLE001 - a damaged file fails in many ways (zip, zlib, npy header, JSON)
-        return None, _unreadable(err)
-    if not isinstance(meta, dict) or meta.get("kind") != "eigenvalues" or meta.get("format") != _CACHE_FORMAT:
-        return None, "not an eigenvalue file of this spillmap version"
+    loaded = _load_cached(path, "eigenvalues", "values")
+    if isinstance(loaded, str):
+        return None, loaded
+    meta_text, meta, stored, (values,) = loaded
     if meta.get("weights") != w.fingerprint:
         return None, "it was made for other weights"
     if values.shape != (w.n,) or not np.all(np.isfinite(values)):
@@ -628,6 +624,20 @@ def _read_eigenvalues(path: Path, w) -> tuple[np.ndarray | None, str]:  # noqa: 
         if abs(got - want) > 1e-8 * max(1.0, abs(want)) + 1e-10 * w.n:
             return None, f"the values do not fit the weights: {name} = {got.real:.10g}, the weights give {want:.10g}"
     return values, ""
+
+
+def _load_cached(path: Path, kind: str, *arrays: str) -> tuple[str, dict, str, list[np.ndarray]] | str:
+    """(metadata text, metadata, stored sha256, arrays) of a cache file of ``kind``, or what is wrong with it."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta_text, stored = str(z["meta"]), str(z["sha256"])
+            values = [np.array(z[name]) for name in arrays]
+        meta = json.loads(meta_text)
+    except Exception as err:  # noqa: BLE001 - a damaged file fails in many ways (zip, zlib, npy header, JSON)
+        return _unreadable(err)
+    if not isinstance(meta, dict) or meta.get("kind") != kind or meta.get("format") != _CACHE_FORMAT:
+        return f"not {'an eigenvalue' if kind == 'eigenvalues' else 'a band'} file of this spillmap version"
+    return meta_text, meta, stored, values
 
 
 def _digest(meta: str, *arrays: np.ndarray) -> str:
@@ -816,15 +826,10 @@ class _Cache:
         return fit
 
     def _read(self, band: Band, path: Path) -> tuple[BandFit | None, str]:
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                meta_text, stored = str(z["meta"]), str(z["sha256"])
-                draws, neighbours = np.array(z["draws"]), np.array(z["neighbours"])
-            meta = json.loads(meta_text)
-        except Exception as err:  # noqa: BLE001 - a damaged file fails in many ways (zip, zlib, npy header, JSON)
-            return None, _unreadable(err)
-        if not isinstance(meta, dict) or meta.get("kind") != "band" or meta.get("format") != _CACHE_FORMAT:
-            return None, "not a band file of this spillmap version"
+        loaded = _load_cached(path, "band", "draws", "neighbours")
+        if isinstance(loaded, str):
+            return None, loaded
+        meta_text, meta, stored, (draws, neighbours) = loaded
         if meta.get("key") != self.key:
             return None, "it was made for other data, distances or options"
         if meta.get("band") != [band.inner_km, band.outer_km, band.mode]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -12,17 +13,9 @@ import pyogrio
 import shapely
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parents[3]))  # the repository, for tests.conftest
 
-
-def grid(n: int = 3, lon0: float = 110.0, lat0: float = 30.0, crs: str | None = "EPSG:4326") -> gpd.GeoDataFrame:
-    """As tests/conftest.py grid_layer: n×n one-degree cells, ids g00.., names 格00.."""
-    cells, ids, names = [], [], []
-    for r in range(n):
-        for c in range(n):
-            cells.append(shapely.box(lon0 + c, lat0 + r, lon0 + c + 1, lat0 + r + 1))
-            ids.append(f"g{r}{c}")
-            names.append(f"格{r}{c}")
-    return gpd.GeoDataFrame({"uid": ids, "name": names, "value": np.arange(1.0, n * n + 1)}, geometry=cells, crs=crs)
+from tests.conftest import grid_layer as grid  # noqa: E402
 
 
 def shp(frame: gpd.GeoDataFrame, name: str, *, encoding: str = "UTF-8", cpg: str | None = None,
