@@ -25,24 +25,25 @@ from ._build import (
     graph_from_pairs,
     row_standardize,
 )
-from ._io import WEIGHTS_SUFFIXES, align_ids, read_weights, write_weights
+from ._io import STATA_SUFFIX, WEIGHTS_SUFFIXES, align_ids, read_weights, write_weights
 from ._summary import WeightsSummary, summarize_weights
 
 __all__ = [
-    "build_inverse_distance",
-    "build_ring",
-    "build_knn",
-    "build_contiguity",
-    "build_economic_geographic",
-    "row_standardize",
-    "graph_from_pairs",
-    "read_weights",
-    "write_weights",
-    "align_ids",
-    "summarize_weights",
-    "WeightsSummary",
+    "STATA_SUFFIX",
+    "WEIGHTS_SUFFIXES",
     "IslandPolicy",
     "RingWeight",
     "Similarity",
-    "WEIGHTS_SUFFIXES",
+    "WeightsSummary",
+    "align_ids",
+    "build_contiguity",
+    "build_economic_geographic",
+    "build_inverse_distance",
+    "build_knn",
+    "build_ring",
+    "graph_from_pairs",
+    "read_weights",
+    "row_standardize",
+    "summarize_weights",
+    "write_weights",
 ]

@@ -16,31 +16,130 @@ from spillmap.errors import WeightsFileError
 
 from ._build import sorted_graph
 
-__all__ = ["read_weights", "write_weights", "WEIGHTS_SUFFIXES"]
+__all__ = ["STATA_SUFFIX", "WEIGHTS_SUFFIXES", "read_weights", "write_weights"]
 
 WEIGHTS_SUFFIXES = (".gal", ".gwt", ".npz", ".csv")
 _NPZ_FORMAT = "spillmap-weights-1"
 
 
-def write_weights(graph: Graph, path: str | os.PathLike[str]) -> Path:
-    """Write ``graph`` atomically; the format follows the suffix.
+def write_weights(
+    graph: Graph,
+    path: str | os.PathLike[str],
+    *,
+    layer_name: str | None = None,
+    id_field: str | None = None,
+    format: str | None = None,
+) -> Path:
+    """Write ``graph`` atomically; the format follows the suffix (or ``format``).
 
     ``.npz`` is lossless (ids, weights in float64, transformation);
     ``.gwt`` (GeoDa) keeps 7 decimals; ``.gal`` (GeoDa) keeps only who
-    neighbours whom, not the weights.
+    neighbours whom, not the weights. Both GeoDa files start with GeoDa's
+    header ``0 n layer id-field`` naming the layer (e.g. the file stem of
+    the shapefile) and its id column, so GeoDa links the ids to the layer's
+    field. ``.spmat.txt`` (or ``format="stata"``) is the text format of
+    Stata's ``spmatrix export`` / ``spmatrix import``: ``n`` on the first
+    line, then one line per unit, its id followed by its row of the n×n
+    matrix (17 significant digits); Stata needs integer ids.
+
+    Parameters
+    ----------
+    graph
+        The weights.
+    path
+        Output file; ``.gal``, ``.gwt``, ``.npz`` or ``.spmat.txt``.
+    layer_name, id_field
+        The layer and its id column named in the GeoDa header (spaces
+        become ``_``; default ``unknown``, as R's spdep writes).
+    format
+        ``"gal" | "gwt" | "npz" | "stata"`` to override the suffix.
     """
     target = Path(path)
-    suffix = target.suffix.lower()
-    if suffix not in (".gal", ".gwt", ".npz"):
-        raise WeightsFileError(f"Cannot write weights to '{target}': use a .gal, .gwt or .npz suffix.")
+    fmt = (format or "").lower().lstrip(".") or _format_of(target)
+    if fmt not in _WRITE_FORMATS:
+        raise WeightsFileError(
+            f"Cannot write weights to '{target}': use a .gal, .gwt or .npz suffix, or .spmat.txt for Stata"
+            + (f", or a format among {', '.join(_WRITE_FORMATS)} (not {format!r})." if format else ".")
+        )
+    if fmt == "stata":
+        _check_stata_ids(graph, target)
     with atomic_path(target) as tmp:
-        if suffix == ".gal":
-            graph.to_gal(tmp)
-        elif suffix == ".gwt":
-            graph.to_gwt(tmp)
+        if fmt == "gal":
+            _write_gal(graph, tmp, _header_token(layer_name), _header_token(id_field))
+        elif fmt == "gwt":
+            _write_gwt(graph, tmp, _header_token(layer_name), _header_token(id_field))
+        elif fmt == "stata":
+            _write_stata(graph, tmp)
         else:
             _write_npz(graph, tmp)
     return target
+
+
+_WRITE_FORMATS = ("gal", "gwt", "npz", "stata")
+STATA_SUFFIX = ".spmat.txt"
+
+
+def _format_of(path: Path) -> str:
+    if path.name.lower().endswith(STATA_SUFFIX):
+        return "stata"
+    return path.suffix.lower().lstrip(".")
+
+
+def _header_token(text: str | None) -> str:
+    """One whitespace-free token for the GeoDa header (spdep splits it on single spaces)."""
+    token = "_".join(str(text).split()) if text is not None else ""
+    return token or "unknown"
+
+
+def _id_token(unit: object) -> str:
+    return str(unit).replace(" ", "_")
+
+
+def _write_gal(graph: Graph, path: Path, layer: str, id_field: str) -> None:
+    adj = graph.adjacency
+    focal = adj.index.get_level_values("focal")
+    neighbor = adj.index.get_level_values("neighbor")
+    real = focal != neighbor  # an island is a zero self-loop in libpysal: an empty GAL list
+    listed: dict[object, list[str]] = {unit: [] for unit in graph.unique_ids}
+    for a, b in zip(focal[real], neighbor[real]):
+        listed[a].append(_id_token(b))
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(f"0 {graph.n} {layer} {id_field}\n")
+        fh.writelines(f"{_id_token(unit)} {len(neighbours)}\n{' '.join(neighbours)}\n" for unit, neighbours in listed.items())
+
+
+def _write_gwt(graph: Graph, path: Path, layer: str, id_field: str) -> None:
+    adj = graph.adjacency
+    focal = adj.index.get_level_values("focal")
+    neighbor = adj.index.get_level_values("neighbor")
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(f"0 {graph.n} {layer} {id_field}\n")
+        # an island stays 'id id 0' (libpysal's adjacency), which read_weights reads back as an island
+        fh.writelines(
+            f"{_id_token(a)} {_id_token(b)} {w:.7f}\n" for a, b, w in zip(focal, neighbor, adj.to_numpy(dtype=float))
+        )
+
+
+def _check_stata_ids(graph: Graph, path: Path) -> None:
+    bad = [unit for unit in graph.unique_ids if not str(unit).lstrip("-").isdigit()]
+    if bad:
+        raise WeightsFileError(
+            f"Cannot write '{path}' for Stata: spmatrix needs integer unit ids, but {format_ids(bad)} "
+            "are not; use a numeric id column (--id) or write .gal/.gwt/.npz instead."
+        )
+    texts = pd.Index([str(int(str(unit))) for unit in graph.unique_ids])
+    if texts.has_duplicates:
+        raise WeightsFileError(
+            f"Cannot write '{path}' for Stata: ids {format_ids(texts[texts.duplicated()].unique().tolist())} "
+            "coincide as numbers (leading zeros); Stata would read them as one unit."
+        )
+
+
+def _write_stata(graph: Graph, path: Path) -> None:
+    matrix = graph.sparse.toarray()
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(f"{graph.n}\n")
+        fh.writelines(f"{int(str(unit))} " + " ".join(f"{v:.17g}" for v in row) + "\n" for unit, row in zip(graph.unique_ids, matrix))
 
 
 def read_weights(
