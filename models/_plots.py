@@ -36,13 +36,21 @@ def plot_event_study(results: Sequence, ax=None, title: str | None = None):  # n
             fmt="o", color=color, capsize=3, markersize=4, label=_LABELS.get(res.estimator, res.estimator),
         )
     ax.axhline(0.0, color="0.4", linewidth=0.8)
-    ax.axvline(results[0].ref + 0.5, color="0.6", linewidth=0.8, linestyle="--")
+    ref = results[0].ref
+    ax.axvline(-0.5, color="0.6", linewidth=0.8, linestyle="--")  # treatment starts at event time 0
+    # the reference period: 0 by construction, drawn as an open square and named in the legend and title
+    ax.plot([ref], [0.0], marker="s", markersize=9, markerfacecolor="none", markeredgecolor="0.2", linestyle="none",
+            label=f"reference period ({_minus(ref)}, 0 by construction)")
     ax.set_xlabel("years relative to treatment")
     ax.set_ylabel(f"effect on {results[0].y}")
-    if len(results) > 1:
-        ax.legend(frameon=False)
-    ax.set_title(title or "Event study (95 % intervals, reference period = −1)")
+    ax.legend(frameon=False)
+    ax.set_title(title or f"Event study (95 % intervals, reference period = {_minus(ref)})")
     return fig
+
+
+def _minus(k: int) -> str:
+    """An event time with a typographic minus (−1)."""
+    return f"−{-k}" if k < 0 else str(k)
 
 
 def plot_placebo(result, ax=None):  # noqa: ANN001, ANN201

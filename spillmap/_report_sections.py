@@ -35,7 +35,8 @@ __all__ = ["Exhibit", "Section", "build_sections", "config_table", "summary_sent
 
 #: Row label of the DID dummy in every table.
 DID_LABEL = "DID (treated × post)"
-_ESTIMATORS = {"twfe": "TWFE", "did2s": "did2s (Gardner)", "saturated": "Sun & Abraham"}
+_ESTIMATORS = {"twfe": "TWFE", "did2s": "did2s (Gardner)", "saturated": "Sun & Abraham",
+               "sun_abraham": "Sun & Abraham"}
 _BACON = {"treated_vs_never": "Treated vs never treated", "earlier_vs_later": "Earlier vs later treated",
           "later_vs_earlier": "Later vs earlier treated"}
 #: Map column → (title, what the map shows, main weights); the band maps add "when only neighbours in one band count".
@@ -250,6 +251,12 @@ def _baseline_section(baseline: Mapping[str, Any], study: _Study) -> Section | N
     return Section("baseline", "Baseline DID", sentences, (exhibit,))
 
 
+def _reference_phrase(ref: int) -> str:
+    if ref == -1:
+        return "Points are coefficients relative to the year before treatment (−1)"
+    return f"Points are coefficients relative to the reference period, {-ref} years before treatment (−{-ref})"
+
+
 def _event_section(did: Mapping[str, Any], out: _Outputs) -> Section | None:
     es = did.get("event_study")
     if not es:
@@ -267,7 +274,7 @@ def _event_section(did: Mapping[str, Any], out: _Outputs) -> Section | None:
                 "intervals exclude zero.")
     exhibits = out.figure(
         "did/event_study.png", "Event study: effect by year relative to treatment (TWFE)", *sentences,
-        "Points are coefficients relative to the year before treatment (−1), bars 95 % confidence intervals; "
+        _reference_phrase(int(es.get("ref_period", -1))) + ", bars 95 % confidence intervals; "
         "the end points bin all earlier and later years.")
     return Section("event-study", "Event study", tuple(sentences), tuple(exhibits))
 

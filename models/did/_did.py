@@ -8,6 +8,7 @@ staggered estimators come from pyfixest as well: Gardner's two-stage
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -205,9 +206,15 @@ class EventStudyResult(TableExport):
     ref: int
     pretrend: dict[str, float]
     y: str
+    #: Saturated (Sun & Abraham) only: the post-period average of the interaction-weighted coefficients
+    #: (event times 0 … lags), with estimate, se, t, p_value, ci_low, ci_high (normal, as pyfixest's).
+    att: dict[str, float] | None = None
 
     def to_frame(self) -> pd.DataFrame:
-        return self.table.reset_index()
+        """The table with event time as a column and ``reference`` = 1 on the reference period (0 by construction)."""
+        frame = self.table.reset_index()
+        frame["reference"] = (frame["event_time"] == self.ref).astype(int)
+        return frame
 
     def plot(self, ax=None, **kwargs):  # noqa: ANN001, ANN201 - matplotlib types
         """Coefficients with 95 % intervals against event time (matplotlib Figure)."""
@@ -268,7 +275,7 @@ def event_study(
     if estimator not in ("twfe", "did2s", "saturated"):
         raise EstimationError(f"estimator must be 'twfe', 'did2s' or 'saturated', not {estimator!r}.")
     if not (leads >= 2 and lags >= 1 and -leads < ref < 0):
-        raise EstimationError("Need leads ≥ 2, lags ≥ 1 and −leads < ref < 0.")
+        raise EstimationError(f"Need leads ≥ 2, lags ≥ 1 and −leads < ref < 0 (leads {leads}, lags {lags}, ref {ref}).")
     clusters = int(data[cluster or id_col].nunique())
     pf = _pf()
     if estimator == "saturated":
@@ -303,18 +310,71 @@ def _saturated(data, y, id_col, time_col, controls, leads, lags, ref, clusters) 
         warnings.simplefilter("ignore")
         fit = pf.event_study(frame, yname=y, idname=id_col, tname=time_col, gname="_cohort",
                              xfml=" + ".join(controls) if controls else None, estimator="saturated")
-        agg = fit.aggregate().rename(columns=_TIDY)
-    agg.index = pd.Index(np.asarray(agg.index, dtype=float).astype(int), name="event_time")
-    agg = agg[["estimate", "se", "ci_low", "ci_high"]].astype(float)
-    binned = agg[(agg.index >= -leads) & (agg.index <= lags)].copy()
-    if ref not in binned.index:
-        binned.loc[ref] = [0.0, 0.0, 0.0, 0.0]
+    combos = _iw_weights(fit, ref)
+    beta, vcov = np.asarray(fit._beta_hat, dtype=float), np.asarray(fit._vcov, dtype=float)
+    rows = {e: _lincomb(r, beta, vcov) for e, r in combos.items() if -leads <= e <= lags}
+    binned = pd.DataFrame.from_dict(rows, orient="index")[["estimate", "se", "ci_low", "ci_high"]]
+    binned.index = pd.Index(binned.index.astype(int), name="event_time")
+    binned.loc[ref] = [0.0, 0.0, 0.0, 0.0]
     binned = binned.sort_index()
-    # pyfixest aggregates the cohort × period coefficients without their joint covariance,
-    # so no joint pre-trend test is reported for this estimator
+    post = [r for e, r in combos.items() if 0 <= e <= lags]
+    att = _lincomb(np.mean(post, axis=0), beta, vcov) if post else None
+    # pyfixest gives the cohort × period coefficients' covariance but no joint pre-trend test for
+    # this estimator; none is reported
     nan = float("nan")
     pretrend = {"chi2": nan, "df": 0, "p_value": nan, "F": nan, "p_value_F": nan}
-    return EventStudyResult(table=binned, estimator="saturated", ref=ref, pretrend=pretrend, y=y)
+    return EventStudyResult(table=binned, estimator="saturated", ref=ref, pretrend=pretrend, y=y, att=att)
+
+
+def _iw_weights(fit, ref: int) -> dict[int, np.ndarray]:  # noqa: ANN001 - pyfixest Feols of the saturated study
+    """Event time → weights on the saturated fit's coefficients giving Sun & Abraham's interaction-weighted
+    estimate there, relative to event time ``ref``.
+
+    pyfixest's saturated study leaves out event time −1 of each cohort; relative to ``ref`` a cohort's
+    coefficient at ``e`` is ``b(g, e) − b(g, ref)`` (an exact re-parametrisation of the saturated model),
+    weighted by the cohort's share of the cells at ``e`` (pyfixest's ``compute_period_weights``, the
+    weights of its ``aggregate()``). Cohorts never observed at ``ref`` are left out and the shares of the
+    others re-normalised; with ``ref = −1`` this is pyfixest's ``aggregate()``.
+    """
+    from pyfixest.did.saturated_twfe import compute_period_weights
+
+    where: dict[tuple[int, int], int] = {}
+    for i, name in enumerate(map(str, fit._coefnames)):
+        hit = re.match(r"^.+::(-?[0-9.]+):.+::(-?[0-9]+)$", name)
+        if hit:
+            where[(int(hit[2]), int(float(hit[1])))] = i  # (cohort, event time)
+    shares = compute_period_weights(fit._data, cohort=fit._gname, period="rel_time", treatment="is_treated")
+    share = {(int(g), int(e)): float(w) for g, e, w in shares.itertuples(index=False, name=None)
+             if np.isfinite(e)}  # never-treated units have event time inf
+    cohorts = sorted({g for g, _ in where})
+    usable = [g for g in cohorts if ref == -1 or (g, ref) in where]
+    periods = sorted({e for _, e in where} | {-1})
+    out = {}
+    for e in periods:
+        if e == ref:
+            continue
+        w = np.array([share.get((g, e), 0.0) if (g, e) in where or e == -1 else 0.0 for g in usable])
+        if w.sum() <= 0:
+            continue
+        w = w / w.sum()
+        r = np.zeros(len(fit._coefnames))
+        for g, wg in zip(usable, w):
+            if (g, e) in where:
+                r[where[(g, e)]] += wg
+            if ref != -1:
+                r[where[(g, ref)]] -= wg
+        out[e] = r
+    return out
+
+
+def _lincomb(r: np.ndarray, beta: np.ndarray, vcov: np.ndarray) -> dict[str, float]:
+    """``r·β`` with its standard error, normal t, p and 95 % interval (as pyfixest's ``aggregate``)."""
+    est = float(r @ beta)
+    se = float(np.sqrt(r @ vcov @ r))
+    t = est / se if se > 0 else float("nan")
+    z = float(stats.norm.ppf(0.975))
+    return {"estimate": est, "se": se, "t": t, "p_value": float(2 * stats.norm.sf(abs(t))),
+            "ci_low": est - z * se, "ci_high": est + z * se}
 
 
 # ------------------------------------------------------ robust comparison
@@ -357,8 +417,14 @@ def compare_estimators(
     leads: int = 4,
     lags: int = 4,
     cluster: str | None = None,
+    ref: int = -1,
 ) -> EstimatorComparison:
-    """TWFE and did2s (Gardner) ATT side by side; TWFE, did2s and saturated (Sun & Abraham) event studies."""
+    """TWFE, did2s (Gardner) and Sun & Abraham ATT side by side; TWFE, did2s and saturated event studies.
+
+    The Sun & Abraham row (``sun_abraham``) is the average of the saturated study's interaction-weighted
+    coefficients over event times 0 … ``lags`` (each relative to ``ref``), its standard error from the
+    cohort × period coefficients' clustered covariance; t, p and interval are normal, as pyfixest's.
+    """
     pf = _pf()
     rows = {}
     twfe = fit_did(data, y, id_col=id_col, time_col=time_col, controls=controls, cluster=cluster)
@@ -371,9 +437,11 @@ def compare_estimators(
     rows["did2s"] = _tidy(gardner).loc[DID]
     studies = tuple(
         event_study(data, y, id_col=id_col, time_col=time_col, controls=controls, leads=leads, lags=lags,
-                    estimator=e, cluster=cluster)
+                    estimator=e, cluster=cluster, ref=ref)
         for e in ("twfe", "did2s", "saturated")
     )
+    if studies[2].att is not None:
+        rows["sun_abraham"] = pd.Series(studies[2].att)
     att = pd.DataFrame(rows).T[["estimate", "se", "t", "p_value", "ci_low", "ci_high"]].astype(float)
     att.index.name = "estimator"
     return EstimatorComparison(att=att, event_studies=studies)
