@@ -82,6 +82,13 @@ class Islands(str, Enum):
     drop = "drop"
 
 
+class WeightsFormat(str, Enum):
+    gal = "gal"
+    gwt = "gwt"
+    npz = "npz"
+    stata = "stata"
+
+
 def _load_layer(layer, id_col, layer_name, encoding, crs, name_col):  # noqa: ANN001, ANN202
     from spillmap import gis
 
@@ -135,7 +142,11 @@ def weights(
     k: Annotated[int, typer.Option(help="Neighbours for --kind knn.")] = 5,
     method: MethodOpt = Method.geodesic,
     islands: Annotated[Islands, typer.Option(help="Units without neighbours: error, keep (zero rows), drop.")] = Islands.keep,
-    out: Annotated[Optional[Path], out_option("Write the weights (.gal, .gwt or .npz).")] = None,
+    out: Annotated[Optional[Path], out_option(
+        "Write the weights: .gal/.gwt (GeoDa, header names the layer and --id), .npz, or .spmat.txt "
+        "(Stata spmatrix import).")] = None,
+    out_format: Annotated[Optional[WeightsFormat], typer.Option(
+        "--format", help="Format of --out when its suffix does not tell (stata: spmatrix import text).")] = None,
     as_json: Annotated[bool, json_option("Print the summary as JSON.")] = False,
 ) -> None:
     """Build spatial weights for a layer and print n, neighbours, distances and islands."""
@@ -186,11 +197,21 @@ def weights(
             description += f", {method.value} distances"
         summary = sw.summarize_weights(graph, dist, description=description)
         if out is not None:
-            sw.write_weights(graph, out)
+            sw.write_weights(
+                graph, out, layer_name=_geoda_layer_name(layer, layer_name), id_field=id_col,
+                format=out_format.value if out_format is not None else None,
+            )
         if as_json:
             typer.echo(_dumps(summary.to_dict()))
         else:
             _print_summary(summary, out)
+
+
+def _geoda_layer_name(layer: Path | None, layer_name: str | None) -> str:
+    """The layer a GeoDa .gal/.gwt header names: --layer-name, the layer's file stem, or the shipped layer."""
+    if layer_name:
+        return layer_name
+    return Path(layer).stem if layer is not None else "china_prefectures"
 
 
 def _print_summary(summary, out: Path | None) -> None:  # noqa: ANN001
@@ -391,6 +412,9 @@ def did(
     first_year_col: FirstYearOpt = None,
     leads: Annotated[int, typer.Option(help="Event-study leads (earlier ones binned).")] = 4,
     lags: Annotated[int, typer.Option(help="Event-study lags (later ones binned).")] = 4,
+    ref_period: Annotated[int, typer.Option(
+        "--ref-period", help="Event-study reference period, relative to the first treated year: -1 … -(leads-1); "
+                             "its coefficient is 0 by construction (write --ref-period=-2).")] = -1,
     placebo: PlaceboOpt = 500,
     placebo_mode: Annotated[str, typer.Option(help="random (re-assign units, keep batch sizes) or timing.")] = "random",
     robust: Annotated[bool, typer.Option("--robust/--no-robust", help="did2s and Sun & Abraham beside TWFE.")] = True,
@@ -414,13 +438,15 @@ def did(
     heterogeneity, mechanism and moderation on request."""
     with _reported():
         _check_scheduler(scheduler)
-        from spillmap.policy import run_did
+        from spillmap.policy import check_ref_period, run_did
 
+        check_ref_period(ref_period, leads)  # before the panel is read: one error in a moment
         inputs = _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed)
         with _progress(not as_json) as progress:
             written, headline = run_did(
-                inputs, out, leads=leads, lags=lags, placebo_draws=placebo, placebo_mode=placebo_mode,
-                seed=seed, workers=workers, scheduler=scheduler, robust=robust, groups=group or (),
+                inputs, out, leads=leads, lags=lags, ref_period=ref_period, placebo_draws=placebo,
+                placebo_mode=placebo_mode, seed=seed, workers=workers, scheduler=scheduler, robust=robust,
+                groups=group or (),
                 mediators=mediator or (), moderator=moderator, moderate=moderate, boot=boot, progress=progress,
             )
         if not as_json:
@@ -446,6 +472,7 @@ def sdid(
     event_study: Annotated[bool, typer.Option("--event-study/--no-event-study", help="Spatial event study.")] = True,
     placebo: Annotated[int, typer.Option(help="SDM-DID placebo draws (0: none).")] = 0,
     vce: VceOpt = Vce.oim,
+    balance: BalanceOpt = None,
     seed: Annotated[int, typer.Option(
         help="Seed of the effect simulations, the placebo draws and the synthetic demo panel.")] = 0,
     workers: WorkersOpt = None,
@@ -459,7 +486,8 @@ def sdid(
         from spillmap.policy import run_sdid
 
         inputs = _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed,
-                         balanced=True)
+                         balanced=balance is None)
+        inputs = _balanced_inputs(inputs, balance, as_json)
         graph = None
         if weights_file is not None:
             from spillmap.weights import read_weights
@@ -478,6 +506,31 @@ def sdid(
                 + "; ".join(f"{k} {v['estimate']:.4f} [{v['ci_low']:.4f}, {v['ci_high']:.4f}]" for k, v in eff.items())
             )
         _report_written("spillmap sdid", written, headline, as_json, out)
+
+
+class Balance(str, Enum):
+    drop_units = "drop-units"
+    drop_periods = "drop-periods"
+    interpolate = "interpolate"
+
+
+BalanceOpt = Annotated[Optional[Balance], typer.Option(
+    help="Balance an unbalanced panel for the spatial models: drop-units (keep units seen every period), "
+         "drop-periods (keep periods with every unit) or interpolate (fill inner gaps linearly; units missing "
+         "an edge year are dropped). Writes balance.csv. Default: refuse an unbalanced panel.")]
+
+
+def _balanced_inputs(inputs, balance, as_json: bool):  # noqa: ANN001, ANN202
+    """The inputs balanced by --balance (as is without it), with one summary line."""
+    if balance is None:
+        return inputs
+    from spillmap._balance import summary
+    from spillmap.policy import balance_inputs
+
+    inputs = balance_inputs(inputs, balance.value)
+    if not as_json:
+        _console().print(_escape(summary(inputs.balance_report, balance.value, "--balance")))
+    return inputs
 
 
 class SweepMode(str, Enum):
@@ -530,6 +583,7 @@ def sweep(
     effects: Annotated[int, typer.Option(help="Simulation draws for the effects and the crossover interval.")] = 1000,
     min_linked: Annotated[float, typer.Option(
         help="Share of units that must have a neighbour in a band for it to enter the crossover search.")] = 0.5,
+    balance: BalanceOpt = None,
     seed: Annotated[int, typer.Option(
         help="Seed of the effect simulations (crossover interval) and the synthetic demo panel.")] = 0,
     workers: WorkersOpt = None,
@@ -549,7 +603,8 @@ def sweep(
         from spillmap.sweep import run_sweep
 
         inputs = _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed,
-                         balanced=True)
+                         balanced=balance is None)
+        inputs = _balanced_inputs(inputs, balance, as_json)
         if map_year is not None:
             check_map_year(inputs, map_year)  # before any model runs
         frame = None
@@ -618,7 +673,8 @@ def demo(
         config["models"]["moderator"] = "x2"
         config["output"]["seed"] = seed
         config["sweep"]["band_km"], config["sweep"]["max_km"] = band_km, max_km
-        _run(config, out, extras=lambda stage: run_demo(stage, band_km=band_km, max_km=max_km), title="spillmap demo")
+        _run(config, out, extras=lambda stage: run_demo(stage, band_km=band_km, max_km=max_km), title="spillmap demo",
+             write_inputs=True)  # panel.csv and pilots.csv: go on from the demo with one's own commands
 
 
 @app.command()
@@ -643,13 +699,14 @@ def run(
             _run(config, out, title="spillmap run", as_json=as_json)
 
 
-def _run(config, out: Path, *, extras=None, title: str, as_json: bool = False) -> None:  # noqa: ANN001
+def _run(config, out: Path, *, extras=None, title: str, as_json: bool = False,  # noqa: ANN001
+         write_inputs: bool = False) -> None:
     from spillmap.run import run_analysis
 
     console = _console(stderr=True)
     with _progress(not as_json) as progress:
         written, headline = run_analysis(
-            config, out, progress=progress, extras=extras,
+            config, out, progress=progress, extras=extras, write_inputs=write_inputs,
             step=None if as_json else (lambda msg: console.print(f"[dim]· {_escape(msg)}[/]")),
         )
     if as_json:

@@ -34,12 +34,14 @@ Example (every key optional except where noted)::
     placebo = 500
     leads = 4
     lags = 4
+    ref_period = -1               # event-study reference period: -1 … -(leads - 1)
     robust = true
     effects_draws = 1000
     groups = ["region"]
     mediators = []
     moderator = ""
     moderate = ""
+    balance = ""                  # spatial steps on an unbalanced panel: drop-units | drop-periods | interpolate
 
     [sweep]
     enabled = true
@@ -106,9 +108,11 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     },
     "models": {
         "did": ((bool,), True), "sdid": ((bool,), True), "placebo": ((int,), 500), "placebo_mode": ((str,), "random"),
-        "leads": ((int,), 4), "lags": ((int,), 4), "robust": ((bool,), True), "effects_draws": ((int,), 1000),
+        "leads": ((int,), 4), "lags": ((int,), 4), "ref_period": ((int,), -1), "robust": ((bool,), True),
+        "effects_draws": ((int,), 1000),
         "groups": ((list,), []), "mediators": ((list,), []), "moderator": ((str,), ""), "moderate": ((str,), ""),
         "bootstrap": ((int,), 500), "event_study": ((bool,), True), "vce": ((str,), "oim"),
+        "balance": ((str,), ""),
     },
     "sweep": {
         "enabled": ((bool,), True), "band_km": (_NUM, 50.0), "max_km": (_NUM, 600.0), "min_km": (_NUM, 0.0),
@@ -138,6 +142,7 @@ _CHOICES = {
     ("sweep", "vce"): ("cluster", "conley"),
     ("models", "vce"): ("oim", "robust", "cluster", "dk"),
     ("models", "placebo_mode"): ("random", "timing"),
+    ("models", "balance"): ("", "drop-units", "drop-periods", "interpolate"),
     ("output", "map_column"): ("own", "recv", "emit"),
 }
 #: (section, key) → (test of a given value, what it must be): numbers outside these are rejected up front.
@@ -149,6 +154,8 @@ _RANGES: dict[tuple[str, str], tuple[Any, str]] = {
     ("models", "placebo"): (lambda v: v >= 0, "0 (no placebo) or more draws"),
     ("models", "leads"): (lambda v: v >= 0, "0 or more periods"),
     ("models", "lags"): (lambda v: v >= 0, "0 or more periods"),
+    ("models", "ref_period"): (lambda v: v < 0, ("a pre-treatment period relative to the first treated year: "
+                                                 "-1 (the default) or earlier, inside the window of [models] leads")),
     ("models", "effects_draws"): (lambda v: v >= 1, "1 or more draws"),
     ("models", "bootstrap"): (lambda v: v >= 0, "0 or more draws"),
     ("sweep", "band_km"): (lambda v: v > 0, "a band width above 0 km"),
@@ -264,6 +271,12 @@ def _check(raw: dict[str, Any], source: Path | None) -> RunConfig:
     if (panel["treated"] or panel["first_year"]) and panel["pilots"]:
         which = "treated" if panel["treated"] else "first_year"
         raise ConfigError(f"{where}: [panel] sets both {which} and pilots; keep one treatment source.")
+    models = out["models"]
+    if "ref_period" in raw.get("models", {}) and models["ref_period"] <= -models["leads"]:
+        low = f"-1 … -{models['leads'] - 1}" if models["leads"] >= 2 else "none: raise leads to 2 or more"
+        raise ConfigError(f"{where}: [models] ref_period = {models['ref_period']!r} is outside the event-study "
+                          f"window of [models] leads = {models['leads']!r} ({low}; -{models['leads']} bins all "
+                          "earlier periods); raise leads or choose a later reference period.")
     sweep = out["sweep"]
     if sweep["enabled"] and sweep["max_km"] <= sweep["min_km"]:
         raise ConfigError(f"{where}: [sweep] max_km = {sweep['max_km']!r} must be beyond min_km = "

@@ -27,8 +27,8 @@ from spillmap.errors import (
     SpillmapWarning,
 )
 
-__all__ = ["CSV_FLOAT", "PolicyInputs", "add_entropy_index", "load_policy_inputs", "run_did", "run_sdid", "write_table",
-           "write_unmatched_pilots"]
+__all__ = ["CSV_FLOAT", "PolicyInputs", "add_entropy_index", "balance_inputs", "load_policy_inputs", "run_did",
+           "run_sdid", "write_balance_report", "write_table", "write_unmatched_pilots"]
 
 Progress = Callable[[str, int, int], None]
 
@@ -48,6 +48,10 @@ class PolicyInputs:
     name_col: str | None = None
     #: Pilot-table entries that matched no unit (``PilotJoin.unmatched``), or None without a pilot table.
     unmatched_pilots: pd.DataFrame | None = field(default=None, repr=False)
+    #: How the spatial models' panel was balanced (``--balance``), or None when it was not.
+    balance: str | None = None
+    #: What balancing dropped or filled (:func:`spillmap._balance.balance_panel`), written as ``balance.csv``.
+    balance_report: pd.DataFrame | None = field(default=None, repr=False)
 
 
 def load_policy_inputs(
@@ -191,11 +195,13 @@ def _pilot_columns_message(what: str, pilots: object, layer: pd.DataFrame, names
 #: How each input of :func:`load_policy_inputs` is set on the command line ...
 CLI_NAMES = {"y": "--y", "id": "--id", "time": "--time", "controls": "--controls", "treated": "--treated-col",
              "first_year": "--first-year-col", "pilots": "--pilots",
-             "balance_fix": "spillmap did accepts an unbalanced panel"}
+             "balance_fix": "pass --balance drop-units, drop-periods or interpolate; spillmap did accepts an "
+                            "unbalanced panel"}
 #: ... and in a ``spillmap run`` configuration.
 CONFIG_NAMES = {"y": "[panel] outcome", "id": "[panel] id", "time": "[panel] time", "controls": "[panel] controls",
                 "treated": "[panel] treated", "first_year": "[panel] first_year", "pilots": "[panel] pilots",
-                "balance_fix": "or run only the DID chain: [models] sdid = false and [sweep] enabled = false"}
+                "balance_fix": "set [models] balance = \"drop-units\", \"drop-periods\" or \"interpolate\"; "
+                               "or run only the DID chain: [models] sdid = false and [sweep] enabled = false"}
 
 
 def _no_column(source: str, col: str, key: str, columns: Sequence[object]) -> str:
@@ -302,14 +308,27 @@ def check_panel(frame: pd.DataFrame, source: str, *, y: str, id_col: str, time_c
         counts = frame.groupby(id_col)[time_col].nunique()
         short = counts[counts < len(periods)]
         if len(short):
-            shown = _first_five(f"{str(u)!r} ({n} of {len(periods)})" for u, n in short.items())
+            short = short.sort_values(kind="stable")  # worst offenders first
+            seen = frame.groupby(id_col)[time_col].agg(set)
+            gaps = {u: [p for p in periods if p not in seen[u]] for u in short.index}
+            shown = "; ".join(f"{str(u)!r} ({n} of {len(periods)}) lacks {_years(gaps[u])}"
+                              for u, n in list(short.items())[:5]) + ("; and more" if len(short) > 5 else "")
+            per_year = pd.Series([p for u in short.index for p in gaps[u]]).value_counts(sort=False)
+            per_year = per_year.sort_index().sort_values(ascending=False, kind="stable")
+            years = _first_five(f"{_plain(p)} ({n} unit{'s' if n > 1 else ''})" for p, n in per_year.items())
             raise PanelShapeError(
                 f"{source} is unbalanced: {len(counts) - len(short)} of {len(counts)} units have all {len(periods)} "
-                f"periods {_plain(periods[0])}–{_plain(periods[-1])}, {len(short)} have fewer: {shown}. "
-                "The spatial models need every unit in every period: "
+                f"periods {_plain(periods[0])}–{_plain(periods[-1])}, {len(short)} have fewer, "
+                f"{int(per_year.sum())} (unit, year) rows missing in all. Units missing most: {shown}. "
+                f"Years missing most: {years}. The spatial models need every unit in every period: "
                 f"drop those units or fill their missing years ({balance_fix})."
             )
     return frame
+
+
+def _years(years: Sequence[object], limit: int = 4) -> str:
+    """``2013, 2014, 2016 …`` for a unit's missing years."""
+    return ", ".join(str(_plain(y)) for y in years[:limit]) + (" …" if len(years) > limit else "")
 
 
 def _first_five(items: Iterable[str]) -> str:
@@ -358,6 +377,59 @@ def quiet_pilot_years(layer, pilots: str | os.PathLike[str] | None = None):  # n
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PilotMatchWarning)
         return gis.pilot_years(layer, id_col=gis.CHINA_ID, name_col=gis.CHINA_NAME, pilots=pilots)
+
+
+#: File listing what balancing the panel dropped or filled.
+BALANCE_FILE = "balance.csv"
+
+
+def balance_inputs(inputs: PolicyInputs, how: str | None, *, option: str = "--balance") -> PolicyInputs:
+    """The inputs on a balanced panel for the spatial models (``inputs`` itself unchanged); as is when ``how``
+    is None. Filled rows take their treatment from the unit's first treated year; ``option`` names the setting."""
+    from dataclasses import replace
+
+    from spillmap._balance import BALANCE_MODES, balance_panel
+    from spillmap.models.did._treatment import DID, EVENT_TIME, EVER_TREATED, FIRST_YEAR
+
+    if not how:
+        return inputs
+    if how not in BALANCE_MODES:
+        raise SpillmapError(f"{option} {how!r}: choose one of {', '.join(BALANCE_MODES)}.")
+    data, report = balance_panel(inputs.data, inputs.id_col, inputs.time_col, how, [inputs.y, *inputs.controls])
+    if FIRST_YEAR in data:
+        fy = inputs.data.groupby(inputs.id_col, sort=False)[FIRST_YEAR].first()
+        data[FIRST_YEAR] = data[inputs.id_col].map(fy).astype("Int64")
+        data[DID] = (data[inputs.time_col] >= data[FIRST_YEAR]).fillna(False).astype(int)
+        data[EVENT_TIME] = (data[inputs.time_col] - data[FIRST_YEAR]).astype("Int64")
+        data[EVER_TREATED] = data[FIRST_YEAR].notna().astype(int)
+        _check_treatment(data, "the balanced panel", id_col=inputs.id_col, time_col=inputs.time_col,
+                         how=f"the first treated years, after {option} {how}")
+        per_unit = data.groupby(inputs.id_col, sort=False)[FIRST_YEAR].first()
+        counts = per_unit.dropna().astype(int).value_counts().sort_index()
+        treatment = {**inputs.report, "treated_by_year": {str(k): int(v) for k, v in counts.items()},
+                     "never_treated": int(per_unit.isna().sum())}
+    else:
+        treatment = inputs.report
+    return replace(inputs, data=data, report=treatment, balance=how, balance_report=report)
+
+
+def balance_headline(inputs: PolicyInputs) -> dict | None:
+    """Counts of what balancing did, for the summary JSON; None without balancing."""
+    table = inputs.balance_report
+    if table is None:
+        return None
+    dropped, filled = table[table["action"] == "dropped"], table[table["action"] == "filled"]
+    return {"how": inputs.balance, "dropped_rows": len(dropped), "dropped_units": int(dropped["unit"].nunique()),
+            "filled_rows": len(filled[["unit", "year"]].drop_duplicates()), "filled_cells": len(filled),
+            "file": BALANCE_FILE}
+
+
+def write_balance_report(inputs: PolicyInputs, stage: Path) -> list[Path]:
+    """Write ``balance.csv`` (unit, year, action, column) into ``stage``; [] without balancing."""
+    if inputs.balance_report is None:
+        return []
+    note = inputs.synthetic.get("note") if inputs.synthetic else None
+    return [write_csv(inputs.balance_report, stage / BALANCE_FILE, note=note)]
 
 
 #: File listing the pilot-table entries that matched no unit.
@@ -457,6 +529,7 @@ def run_did(
     *,
     leads: int = 4,
     lags: int = 4,
+    ref_period: int = -1,
     placebo_draws: int = 500,
     placebo_mode: str = "random",
     seed: int = 0,
@@ -470,11 +543,14 @@ def run_did(
     boot: int = 500,
     progress: Progress | None = None,
     pilots_file: bool = True,
+    ref_key: str = "--ref-period",
 ) -> tuple[list[Path], dict]:
     """The DID chain: TWFE baseline, event study, Goodman-Bacon decomposition, robust estimators,
     placebo, and on request heterogeneity (``groups``), mediation (``mediators``) and moderation
     (``moderator``, interacted with ``moderate`` or with the DID dummy). Returns the files written
-    and a headline dict. ``pilots_file`` writes ``pilots_unmatched.csv`` when pilot entries matched no unit."""
+    and a headline dict. ``pilots_file`` writes ``pilots_unmatched.csv`` when pilot entries matched no unit.
+    ``ref_period`` is the event studies' reference period (relative time, −1 … −(leads − 1)); ``ref_key``
+    names how the user set it, for the message when it is out of range."""
     from spillmap.models import (
         bacon_decomposition,
         compare_estimators,
@@ -488,6 +564,7 @@ def run_did(
     from spillmap.models._dask import check_scheduler
     from spillmap.models._plots import save_figure
 
+    check_ref_period(ref_period, leads, ref_key)
     if placebo_draws > 0:
         check_scheduler(scheduler)  # before any model: a wrong address or no workers is one error in seconds
     with staged_output(out) as folder:
@@ -505,12 +582,14 @@ def run_did(
         written += write_table(base.to_frame(), folder / "did_baseline", note=note)
         headline: dict = {"synthetic": inputs.synthetic, "treatment": inputs.report, "baseline": base.to_dict()}
 
-        es = event_study(data, y, leads=leads, lags=lags, **kw)
+        es = event_study(data, y, leads=leads, lags=lags, ref=ref_period, **kw)
         written += write_table(es.to_frame(), folder / "event_study", note=note)
         written += save_figure(es.plot(), folder / "event_study", synthetic=bool(note))
         headline["event_study"] = {"pretrend": es.pretrend, "estimates": es.table["estimate"].to_dict()}
+        if ref_period != -1:  # the default run's summary stays as it was
+            headline["event_study"]["ref_period"] = ref_period
         if robust:
-            comparison = compare_estimators(data, y, leads=leads, lags=lags, **kw)
+            comparison = compare_estimators(data, y, leads=leads, lags=lags, ref=ref_period, **kw)
             written += write_table(comparison.to_frame(), folder / "robust_att", note=note)
             written += save_figure(comparison.plot(), folder / "event_study_robust", synthetic=bool(note))
             headline["robust_att"] = comparison.att[["estimate", "se", "p_value"]].to_dict(orient="index")
@@ -557,6 +636,19 @@ def run_did(
     final = final_paths(written, folder, out)
     return final, headline
 
+
+
+def check_ref_period(ref: object, leads: int, key: str = "--ref-period", leads_key: str | None = None) -> int:
+    """The event study's reference period: a whole pre-treatment period −1 … −(leads − 1), else one error naming ``key``."""
+    leads_key = leads_key or ("[models] leads" if key.startswith("[") else "--leads")
+    if isinstance(ref, bool) or not isinstance(ref, (int, np.integer)) or not -leads < ref < 0:
+        window = f"−1 … −{leads - 1}" if leads >= 2 else "none: raise the leads to 2 or more"
+        raise SpillmapError(
+            f"{key} = {ref!r} is not a reference period of the event study: it must be a pre-treatment period "
+            f"relative to the first treated year, a negative whole number inside the window of {leads_key} = "
+            f"{leads} ({window}; −{leads} bins all earlier periods). Use e.g. {key} = -1 (the default)."
+        )
+    return int(ref)
 
 
 def map_year(inputs: PolicyInputs, year: int | None = None, *, key: str = "--map-year") -> int:
@@ -650,7 +742,8 @@ def run_sdid(
     """Spatial Durbin DID with effects, optional spatial event study and SDM placebo.
 
     Returns the files written, a headline dict and the :class:`SDMDiDResult`
-    (for per-city effects on the map). ``pilots_file`` as in :func:`run_did`.
+    (for per-city effects on the map). ``pilots_file`` as in :func:`run_did`; it also writes
+    ``balance.csv`` when the inputs were balanced (:func:`balance_inputs`).
     """
     from spillmap import gis
     from spillmap import weights as sw
@@ -693,8 +786,11 @@ def run_sdid(
             )
             written += _write_placebo(placebo, folder / "sdm_placebo", note)
             headline["placebo"] = placebo.to_dict()
+        if inputs.balance_report is not None:
+            headline["balance"] = balance_headline(inputs)
         if pilots_file:
             written += write_unmatched_pilots(inputs, folder, Path(out))
+            written += write_balance_report(inputs, folder)
         written.append(_write_json(headline, folder / "sdid_summary.json"))
     final = final_paths(written, folder, out)
     return final, headline, res

@@ -43,19 +43,24 @@ def run_analysis(
     progress: Progress | None = None,
     step: Callable[[str], None] | None = None,
     extras: Callable[[Path], list[Path]] | None = None,
+    write_inputs: bool = False,
 ) -> tuple[list[Path], dict]:
     """Run every step the configuration asks for; return the files written and a headline dict.
 
     ``extras(stage)`` may write more files into the staging folder (the demo's
-    weights files); ``step(message)`` hears which step starts.
+    weights files); ``step(message)`` hears which step starts. ``write_inputs`` (the demo)
+    also writes the panel and pilot table the run used (:func:`write_run_inputs`).
     """
     from spillmap import gis
     from spillmap import weights as sw
     from spillmap.policy import (
+        balance_headline,
+        balance_inputs,
         map_year,
         run_did,
         run_sdid,
         treated_in,
+        write_balance_report,
         write_unmatched_pilots,
     )
     from spillmap.sweep import panel_layer, run_sweep
@@ -68,13 +73,25 @@ def run_analysis(
     layer, layer_id, name_col, inputs = _inputs(config)
     map_year(inputs, config["output"]["map_year"], key="[output] map_year")  # checked before any model runs
     headline: dict = {"synthetic": inputs.synthetic, "treatment": inputs.report, "panel": _panel_facts(inputs)}
+    # the spatial steps (weights, SDM-DID, sweep, maps) on the panel balanced by [models] balance; the DID chain
+    # keeps the panel as given
+    spatial = inputs
+    if config["models"]["balance"] and (config["models"]["sdid"] or config["sweep"]["enabled"]):
+        from spillmap._balance import summary
+
+        spatial = balance_inputs(inputs, config["models"]["balance"], option="[models] balance")
+        headline["balance"] = balance_headline(spatial)
+        say(summary(spatial.balance_report, config["models"]["balance"], "[models] balance"))
     written: list[Path] = []
     with staged_output(folder) as stage:
         if extras is not None:
             written += extras(stage)
+        if write_inputs:
+            written += write_run_inputs(inputs, stage, pilots=config["panel"]["pilots"])
         written += write_unmatched_pilots(inputs, stage, folder)
+        written += write_balance_report(spatial, stage)
         say("building the weights")
-        subset = panel_layer(inputs, layer, layer_id)
+        subset = panel_layer(spatial, layer, layer_id)
         order = pd.Index(subset[layer_id])
         wcfg = config["weights"]
         reach = [wcfg["cutoff_km"], config["sweep"]["max_km"] if config["sweep"]["enabled"] else None]
@@ -89,7 +106,8 @@ def run_analysis(
         if models["did"]:
             say("DID chain: TWFE, event study, Bacon, robust estimators, placebo")
             files, did_head = run_did(
-                inputs, stage / "did", leads=models["leads"], lags=models["lags"], placebo_draws=models["placebo"],
+                inputs, stage / "did", leads=models["leads"], lags=models["lags"], ref_period=models["ref_period"],
+                ref_key="[models] ref_period", placebo_draws=models["placebo"],
                 placebo_mode=models["placebo_mode"], seed=seed, workers=workers, scheduler=scheduler,
                 robust=models["robust"], groups=models["groups"], mediators=models["mediators"],
                 moderator=models["moderator"] or None, moderate=models["moderate"] or None,
@@ -101,7 +119,7 @@ def run_analysis(
         if models["sdid"]:
             say("spatial Durbin DID")
             files, sd_head, sdid_fit = run_sdid(
-                inputs, stage / "sdid", weights=graph, draws=models["effects_draws"], seed=seed,
+                spatial, stage / "sdid", weights=graph, draws=models["effects_draws"], seed=seed,
                 event_study=models["event_study"], leads=models["leads"], lags=models["lags"], progress=progress,
                 pilots_file=False, vce=models["vce"],
             )
@@ -112,7 +130,7 @@ def run_analysis(
         if scfg["enabled"]:
             say("siphon-radius sweep")
             files, sw_head, sweep_result = run_sweep(
-                inputs, stage / "sweep", layer=subset, layer_id=layer_id, name_col=name_col, distances=dist,
+                spatial, stage / "sweep", layer=subset, layer_id=layer_id, name_col=name_col, distances=dist,
                 step_km=scfg["band_km"], max_km=scfg["max_km"], min_km=scfg["min_km"], mode=scfg["mode"],
                 weight=scfg["weight"], alpha=scfg["alpha"], draws=models["effects_draws"], seed=seed,
                 min_linked_share=scfg["min_linked_share"], workers=workers, scheduler=scheduler,
@@ -125,10 +143,10 @@ def run_analysis(
 
         say("per-city effects and map layers")
         year = map_year(inputs, config["output"]["map_year"], key="[output] map_year")
-        treated = treated_in(inputs, year, order)
+        treated = treated_in(spatial, year, order)
         projected = gis.to_projected(subset.set_index(layer_id).loc[order].reset_index())
         layers, styles, maps = _map_layers(
-            projected, layer_id, name_col, graph, dist, sdid_fit, sweep_result, inputs, treated, year, config, seed,
+            projected, layer_id, name_col, graph, dist, sdid_fit, sweep_result, spatial, treated, year, config, seed,
         )
         written += _export(layers, styles, stage, config, note=inputs.synthetic.get("note") if inputs.synthetic else None)
         say("maps and report")
@@ -148,6 +166,27 @@ def run_analysis(
 
 
 # ---------------------------------------------------------------- inputs
+
+#: Columns the DID chain adds to a panel (re-derived from ``first_year`` when the panel is read again).
+_DERIVED = ("did", "event_time", "treated")
+
+
+def write_run_inputs(inputs, folder: Path, *, pilots: str | None = None) -> list[Path]:  # noqa: ANN001 - PolicyInputs
+    """Write ``panel.csv`` (the panel with its ``first_year`` column) and ``pilots.csv`` (the pilot table) into ``folder``.
+
+    Labelled SYNTHETIC when the panel is (the demo's): a last ``SYNTHETIC`` column, which the commands reading
+    them again leave alone. Go on from the demo with e.g. ``spillmap did panel.csv --y y --id code --time year
+    --controls x1,x2 --first-year-col first_year`` (or ``--pilots pilots.csv`` for the treatment).
+    """
+    from spillmap import gis
+    from spillmap._tables import write_csv
+
+    note = inputs.synthetic.get("note") if inputs.synthetic else None
+    panel = inputs.data.drop(columns=[c for c in _DERIVED if c in inputs.data.columns])
+    written = [write_csv(panel, folder / "panel.csv", note=note)]
+    written.append(write_csv(gis.read_pilots(pilots), folder / "pilots.csv", note=note))
+    return written
+
 
 
 def _inputs(config: RunConfig):  # noqa: ANN202
@@ -184,7 +223,7 @@ def _inputs(config: RunConfig):  # noqa: ANN202
         panel, y=pcfg["outcome"], id_col=pcfg["id"], time_col=pcfg["time"], controls=pcfg["controls"],
         pilots=pcfg["pilots"], treated_col=pcfg["treated"], first_year_col=pcfg["first_year"],
         seed=config["output"]["seed"], names=CONFIG_NAMES,
-        balanced=config["models"]["sdid"] or config["sweep"]["enabled"],
+        balanced=(config["models"]["sdid"] or config["sweep"]["enabled"]) and not config["models"]["balance"],
     )
     units = set(pd.unique(inputs.data[inputs.id_col].astype(str)))
     codes = set(layer[layer_id].astype(str))

@@ -18,7 +18,14 @@ from spillmap._files import final_paths, staged_output
 from spillmap._json import round_frame
 from spillmap._tables import write_parquet, write_table
 from spillmap.errors import SpillmapError
-from spillmap.policy import PolicyInputs, Progress, _write_json, write_unmatched_pilots
+from spillmap.policy import (
+    PolicyInputs,
+    Progress,
+    _write_json,
+    balance_headline,
+    write_balance_report,
+    write_unmatched_pilots,
+)
 
 __all__ = ["band_in_crossover", "band_key", "band_layers", "panel_layer", "run_sweep", "sweep_distances"]
 
@@ -134,8 +141,11 @@ def run_sweep(
             title += (f"\nSYNTHETIC DATA (known effects: spillover to {truth['near_km']:g} km, "
                       f"siphon {truth['near_km']:g}–{truth['far_km']:g} km)")
         written += save_figure(result.plot(title=title), stage / "sweep", synthetic=bool(note))
+        if inputs.balance_report is not None:
+            headline["balance"] = balance_headline(inputs)
         if pilots_file:
             written += write_unmatched_pilots(inputs, stage, folder)
+            written += write_balance_report(inputs, stage)
         written.append(_write_json(headline, stage / "sweep_summary.json"))
         if layers:
             written.append(_write_band_layers(result, inputs, dist, layer, layer_id, name_col, stage, map_year,
