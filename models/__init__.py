@@ -24,6 +24,7 @@ from spillmap.models.did import (
     MediationResult,
     ModerationResult,
     PlaceboResult,
+    PSMDIDResult,
     TreatmentPanel,
     TreatmentReport,
     assign_treatment,
@@ -37,6 +38,7 @@ from spillmap.models.did import (
     mediation,
     moderation,
     placebo_test,
+    psm_did,
 )
 from spillmap.models.panel import (
     EffectsResult,
@@ -104,6 +106,8 @@ __all__ = [
     "crossover",
     "Crossover",
     "EntropyIndexResult",
+    "psm_did",
+    "PSMDIDResult",
     "prepare_weights",
     "panel_lm_tests",
     "PreparedWeights",

@@ -138,6 +138,7 @@ def test_public_models_api_unchanged():
         "bacon_decomposition", "BaconResult", "heterogeneity", "baseline_groups", "HeterogeneityResult",
         "DifferenceTest", "mediation", "MediationResult", "moderation", "ModerationResult", "entropy_index",
         "distance_sweep", "distance_bands", "Band", "SweepResult", "crossover", "Crossover", "EntropyIndexResult",
+        "psm_did", "PSMDIDResult",
         "prepare_weights", "panel_lm_tests", "PreparedWeights", "SpatialPanelResult", "EffectsResult",
         "unit_effects", "UnitEffectsResult", "UnitEffectsSummary", "Summary", "TestResult", "PanelData",
         "panel_arrays", "parse_formula", "FixedEffects", "Model",

@@ -21,6 +21,7 @@ from spillmap.models.did._index import EntropyIndexResult, entropy_index
 from spillmap.models.did._mediation import MediationResult, mediation
 from spillmap.models.did._moderation import ModerationResult, moderation
 from spillmap.models.did._placebo import PlaceboResult, placebo_test
+from spillmap.models.did._psm import PSMDIDResult, psm_did
 from spillmap.models.did._treatment import (
     TreatmentPanel,
     TreatmentReport,
@@ -32,5 +33,5 @@ __all__ = [
     "EventStudyResult", "compare_estimators", "EstimatorComparison", "placebo_test", "PlaceboResult",
     "bacon_decomposition", "BaconResult", "heterogeneity", "baseline_groups", "HeterogeneityResult",
     "DifferenceTest", "mediation", "MediationResult", "moderation", "ModerationResult", "entropy_index",
-    "EntropyIndexResult",
+    "EntropyIndexResult", "psm_did", "PSMDIDResult",
 ]
