@@ -110,7 +110,9 @@ PANEL_CASES = [
 
 PILOT_CASES = [
     ("pilots_match_nothing.csv", ["no entry of", "pilots_match_nothing.csv", "prefecture_units_zh"]),
-    ("pilots_by_code.csv", ["pilots_by_code.csv", "prefecture_units_zh", "column 'code'", "merge its years"]),
+    # keyed by a code column not named like the panel's id (a table with a 'code' column is joined by id)
+    ("pilots_by_city_code.csv", ["pilots_by_city_code.csv", "prefecture_units_zh", "column 'city_code'",
+                                 "pilots", "merge its years"]),
 ]
 
 INDEX_CASES = [

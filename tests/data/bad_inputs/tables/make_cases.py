@@ -67,6 +67,8 @@ pd.DataFrame({"batch_year": [2014, 2015], "entry_zh": ["Atlantis", "Lemuria"], "
               "prefecture_units_zh": ["Atlantis", "Lemuria"], "evidence": ["made up", "made up"]}).to_csv(
     HERE / "pilots_match_nothing.csv", index=False)
 pd.DataFrame({"batch_year": [2014, 2015], "code": ["110000", "120000"]}).to_csv(HERE / "pilots_by_code.csv", index=False)
+pd.DataFrame({"batch_year": [2014, 2015, 2016], "city_code": ["110000", "120000", "130100"]}).to_csv(
+    HERE / "pilots_by_city_code.csv", index=False)
 dta = base.assign(y=base.y.astype(str))
 dta.loc[6, "y"] = "1,234"
 dta.assign(fy=dta.fy.astype(float)).to_stata(HERE / "text_y.dta", write_index=False)
