@@ -22,7 +22,8 @@ PER_COMMAND = {"--seed", "--effects", "--json", "--placebo", "--weights", "--cut
 #: Commands whose help for an otherwise shared option says more (a required layer, its own file kinds).
 OWN_TEXT = {"--layer": {"zonal"}, "--id": {"fit", "zonal"}, "--time": {"zonal"},
             "--out": {"weights", "fit", "index", "zonal"},
-            "--vce": {"sweep"}}  # the sweep's exposure DID has its own variance choices (cluster, conley)
+            "--vce": {"sweep"},  # the sweep's exposure DID has its own variance choices (cluster, conley)
+            "--model": {"sdid"}}  # a spatial DID needs a spillover of DID: no sem
 
 
 def _options() -> dict[str, dict[str, str]]:

@@ -65,6 +65,10 @@ class SDMDiDResult(TableExport):
         return out
 
 
+#: The spatial DID models :func:`fit_sdm_did` fits (each has a spillover of DID).
+SDID_MODELS = ("sdm", "sar", "sdem", "slx")
+
+
 def fit_sdm_did(
     data: pd.DataFrame,
     y: str,
@@ -81,8 +85,11 @@ def fit_sdm_did(
     seed: int | np.random.Generator | None = None,
     vce: str = "oim",
     cluster: str | None = None,
+    model: str = "sdm",
 ) -> SDMDiDResult:
     """Spatial Durbin DID: y = ρWy + β·DID + θ·W·DID + Xγ + WXδ + unit + period effects + ε.
+
+    ``model`` ``"sar"`` (spillover through ρ only), ``"sdem"`` or ``"slx"`` fits that spatial DID instead.
 
     Returns the SDM fit and the direct, indirect (spillover) and total
     effects of DID with simulated 95 % intervals (``draws``, ``seed``), from the
@@ -90,11 +97,13 @@ def fit_sdm_did(
     """
     from spillmap.models.panel.api import fit_spatial_panel
 
+    if model not in SDID_MODELS:
+        raise EstimationError(f"model must be one of {', '.join(SDID_MODELS)}, not {model!r}.")
     fit = fit_spatial_panel(
         data, id_col=id_col, time_col=time_col, weights=weights, y=y, x=[treatment, *controls],
-        model="sdm", fe=fe, lee_yu=lee_yu, durbin=durbin, vce=vce, cluster=cluster,
+        model=model, fe=fe, lee_yu=lee_yu, durbin=durbin, vce=vce, cluster=cluster,
     )
-    if treatment not in fit.durbin:
+    if model != "sar" and treatment not in fit.durbin:
         raise EstimationError(f"durbin must include '{treatment}' so that W·{treatment} (the spillover) enters.")
     return SDMDiDResult(fit=fit, effects=fit.effects(draws, seed=seed), treatment=treatment)
 
