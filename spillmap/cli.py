@@ -366,15 +366,46 @@ def _markdown(frame) -> str:  # noqa: ANN001
     return frame_to_markdown(frame, 6)
 
 
+ExcludeUnitsOpt = Annotated[Optional[str], typer.Option(
+    "--exclude-units", help="Alternative sample: drop these units, ID,ID,... or @file.txt (one id a line).")]
+ExcludeIfOpt = Annotated[Optional[list[str]], typer.Option(
+    "--exclude-if", help="Alternative sample: drop units where \"COLUMN OP VALUE\" holds (== != < <= > >=, or "
+                         "\"COLUMN in a|b\"); repeatable.")]
+YearsOpt = Annotated[Optional[str], typer.Option("--years", help="Alternative sample: keep the years FIRST-LAST, e.g. 2011-2019.")]
+PilotsIdOpt = Annotated[Optional[str], typer.Option(
+    "--pilots-id", help="Id column of a --pilots table keyed by unit id (default: a column named like --id).")]
+PilotsYearOpt = Annotated[Optional[str], typer.Option(
+    "--pilots-year", help="First-treated-year column of a --pilots table keyed by unit id "
+                          "(default: first_year, year or batch_year).")]
+DropBatchOpt = Annotated[Optional[list[int]], typer.Option(
+    "--drop-batch", help="Alternative sample: drop the units first treated in this year (repeatable).")]
+
+
 def _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed, *,  # noqa: ANN001, ANN202
-            balanced=False):
+            balanced=False, sample=None, as_json=False, pilots_keys=(None, None)):
     from spillmap.policy import load_policy_inputs
 
-    return load_policy_inputs(
+    inputs = load_policy_inputs(
         panel, y=y, id_col=id_col, time_col=time_col,
         controls=[c.strip() for c in controls.split(",") if c.strip()] if controls else (),
         pilots=pilots, treated_col=treated_col, first_year_col=first_year_col, seed=seed, balanced=balanced,
+        sample=_sample(panel, *sample) if sample else None, pilots_id=pilots_keys[0], pilots_year=pilots_keys[1],
     )
+    if inputs.sample_summary and not as_json:
+        _console().print(_escape(inputs.sample_summary))
+    return inputs
+
+
+def _sample(panel, exclude_units, exclude_if, years, drop_batch):  # noqa: ANN001, ANN202
+    """The alternative sample of --exclude-units/--exclude-if/--years/--drop-batch (None without any)."""
+    from spillmap._sample import from_options
+    from spillmap.errors import SpillmapError
+
+    spec = from_options(exclude_units, exclude_if, years, drop_batch)
+    if spec is not None and panel is None:
+        raise SpillmapError("--exclude-units, --exclude-if, --years and --drop-batch select from your panel; "
+                            "give a panel file.")
+    return spec
 
 
 def _report_written(title: str, written, headline: dict, as_json: bool, out: Path) -> None:  # noqa: ANN001
@@ -431,23 +462,38 @@ def did(
         help="Seed of the placebo draws, the mediation bootstrap and the synthetic demo panel.")] = 0,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
+    exclude_units: ExcludeUnitsOpt = None, exclude_if: ExcludeIfOpt = None, years: YearsOpt = None,
+    drop_batch: DropBatchOpt = None, pilots_id: PilotsIdOpt = None, pilots_year: PilotsYearOpt = None,
+    psm: Annotated[Optional[str], typer.Option(
+        help="PSM-DID robustness check on these comma-separated covariates (their pre-treatment means per unit "
+             "enter a logit); writes psm_did and psm_balance.")] = None,
+    psm_method: Annotated[str, typer.Option(help="PSM matching: nearest (with replacement) or kernel (Epanechnikov).")
+                          ] = "nearest",
+    psm_caliper: Annotated[float, typer.Option(
+        help="PSM caliper (kernel bandwidth) in propensity-score units.")] = 0.05,
+    psm_pooled: Annotated[bool, typer.Option(
+        "--psm-pooled/--psm-by-year", help="One matching for all units, or one per treatment year.")] = True,
     out: OutOpt = Path("out/did"),
     as_json: HeadlineJsonOpt = False,
 ) -> None:
     """Staggered DID: TWFE baseline, event study, Bacon decomposition, robust estimators, placebo;
-    heterogeneity, mechanism and moderation on request."""
+    heterogeneity, mechanism, moderation and PSM-DID on request."""
     with _reported():
         _check_scheduler(scheduler)
         from spillmap.policy import check_ref_period, run_did
 
         check_ref_period(ref_period, leads)  # before the panel is read: one error in a moment
-        inputs = _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed)
+        psm_covs = _psm_options(psm, psm_method, psm_caliper)
+        inputs = _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed,
+                         sample=(exclude_units, exclude_if, years, drop_batch),
+                         pilots_keys=(pilots_id, pilots_year), as_json=as_json)
         with _progress(not as_json) as progress:
             written, headline = run_did(
                 inputs, out, leads=leads, lags=lags, ref_period=ref_period, placebo_draws=placebo,
                 placebo_mode=placebo_mode, seed=seed, workers=workers, scheduler=scheduler, robust=robust,
                 groups=group or (),
                 mediators=mediator or (), moderator=moderator, moderate=moderate, boot=boot, progress=progress,
+                psm=psm_covs, psm_method=psm_method, psm_caliper=psm_caliper, psm_pooled=psm_pooled,
             )
         if not as_json:
             b = headline["baseline"]
@@ -457,6 +503,27 @@ def did(
                 + (f"; placebo p = {headline['placebo']['p_value']:.3g}" if "placebo" in headline else "")
             )
         _report_written("spillmap did", written, headline, as_json, out)
+
+
+def _psm_options(psm: str | None, method: str, caliper: float) -> tuple[str, ...]:
+    """--psm covariates as a tuple; a wrong --psm-method or --psm-caliper is one error before the panel is read."""
+    from spillmap.errors import SpillmapError
+
+    covs = tuple(c.strip() for c in (psm or "").split(",") if c.strip())
+    if psm is not None and not covs:
+        raise SpillmapError("--psm needs one or more comma-separated covariate columns, e.g. --psm x1,x2.")
+    if method not in ("nearest", "kernel"):
+        raise SpillmapError(f"--psm-method must be nearest or kernel, not {method!r}.")
+    if not caliper > 0:
+        raise SpillmapError(f"--psm-caliper must be a positive propensity-score difference, not {caliper:g}.")
+    return covs
+
+
+class SdidModel(str, Enum):
+    sdm = "sdm"
+    sar = "sar"
+    sdem = "sdem"
+    slx = "slx"
 
 
 @app.command()
@@ -471,8 +538,13 @@ def sdid(
     effects: Annotated[int, typer.Option(help="Simulation draws for the effects.")] = 1000,
     event_study: Annotated[bool, typer.Option("--event-study/--no-event-study", help="Spatial event study.")] = True,
     placebo: Annotated[int, typer.Option(help="SDM-DID placebo draws (0: none).")] = 0,
+    model: Annotated[SdidModel, typer.Option(
+        help="Spatial DID: sdm (spatial Durbin), sar (spillover through rho only), sdem or slx.")] = SdidModel.sdm,
+    fe: Annotated[FixedEffectsKind, typer.Option(help="unit, time or twoways fixed effects.")] = FixedEffectsKind.twoways,
     vce: VceOpt = Vce.oim,
     balance: BalanceOpt = None,
+    exclude_units: ExcludeUnitsOpt = None, exclude_if: ExcludeIfOpt = None, years: YearsOpt = None,
+    drop_batch: DropBatchOpt = None, pilots_id: PilotsIdOpt = None, pilots_year: PilotsYearOpt = None,
     seed: Annotated[int, typer.Option(
         help="Seed of the effect simulations, the placebo draws and the synthetic demo panel.")] = 0,
     workers: WorkersOpt = None,
@@ -486,7 +558,9 @@ def sdid(
         from spillmap.policy import run_sdid
 
         inputs = _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed,
-                         balanced=balance is None)
+                         balanced=balance is None, sample=(exclude_units, exclude_if, years, drop_batch),
+                         pilots_keys=(pilots_id, pilots_year),
+                         as_json=as_json)
         inputs = _balanced_inputs(inputs, balance, as_json)
         graph = None
         if weights_file is not None:
@@ -498,6 +572,7 @@ def sdid(
             written, headline, _ = run_sdid(
                 inputs, out, weights=graph, cutoff_km=cutoff, draws=effects, seed=seed, event_study=event_study,
                 placebo_draws=placebo, workers=workers, scheduler=scheduler, progress=progress, vce=vce.value,
+                model=model.value, fe=fe.value,
             )
         if not as_json:
             eff = headline["sdm_did"]["did_effects"]
@@ -584,6 +659,8 @@ def sweep(
     min_linked: Annotated[float, typer.Option(
         help="Share of units that must have a neighbour in a band for it to enter the crossover search.")] = 0.5,
     balance: BalanceOpt = None,
+    exclude_units: ExcludeUnitsOpt = None, exclude_if: ExcludeIfOpt = None, years: YearsOpt = None,
+    drop_batch: DropBatchOpt = None, pilots_id: PilotsIdOpt = None, pilots_year: PilotsYearOpt = None,
     seed: Annotated[int, typer.Option(
         help="Seed of the effect simulations (crossover interval) and the synthetic demo panel.")] = 0,
     workers: WorkersOpt = None,
@@ -603,7 +680,9 @@ def sweep(
         from spillmap.sweep import run_sweep
 
         inputs = _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed,
-                         balanced=balance is None)
+                         balanced=balance is None, sample=(exclude_units, exclude_if, years, drop_batch),
+                         pilots_keys=(pilots_id, pilots_year),
+                         as_json=as_json)
         inputs = _balanced_inputs(inputs, balance, as_json)
         if map_year is not None:
             check_map_year(inputs, map_year)  # before any model runs

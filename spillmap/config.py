@@ -22,11 +22,18 @@ Example (every key optional except where noted)::
     outcome = "cp"
     controls = ["gdp", "pop"]
     treated = "did"               # or first_year = "fy", or pilots = "pilots.csv"
+    pilots_id = "code"            # a pilot table keyed by unit id: its id column (default: one named like id)
+    pilots_year = "first_year"    # ... and its first-year column (default: first_year, year or batch_year)
 
     [weights]
     kind = "inverse"              # inverse | ring | knn
     cutoff_km = 300.0
     alpha = 1.0
+    # or several matrices, one SDM-DID column each in sdid_by_weights (kind: inverse | ring | knn |
+    # economic | nested | file; economic/nested: 1/|x_i - x_j| of a panel column's pre-treatment mean):
+    # matrices = [{name = "geo", kind = "inverse", cutoff_km = 600}, {name = "econ", kind = "economic",
+    #             column = "gdp"}, {name = "nested", kind = "nested", column = "gdp"}, {name = "file", path = "w.gal"}]
+    # main = "geo"                # the one used for maps, the sweep's report and weights_main (default: the first)
 
     [models]
     did = true
@@ -42,6 +49,8 @@ Example (every key optional except where noted)::
     moderator = ""
     moderate = ""
     balance = ""                  # spatial steps on an unbalanced panel: drop-units | drop-periods | interpolate
+    psm = []                      # PSM-DID covariates, e.g. ["x1", "x2"] (psm_method = "nearest" | "kernel",
+                                  # psm_caliper = 0.05 in propensity-score units, psm_pooled = false: by treatment year)
 
     [sweep]
     enabled = true
@@ -51,6 +60,12 @@ Example (every key optional except where noted)::
     weight = "inverse"
     method = "exposure"           # every band in one DID (default for rings) | separate (the study's per-band refit)
     vce = "cluster"               # cluster (by unit) | conley (with conley_km)
+
+    [sample]                      # optional: an alternative sample of your panel (sample.csv lists what went)
+    exclude_units = ["110000"]    # unit ids
+    exclude_if = ["capital == 1"] # COLUMN OP VALUE: == != < <= > >=, or "province in a|b"
+    years = [2011, 2019]          # keep this window
+    drop_batch = [2016]           # drop units first treated in these years
 
     [index]                       # optional: an entropy-weight composite index built into the panel
     name = "cp"                   # e.g. the outcome: set [panel] outcome = "cp"
@@ -100,11 +115,11 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     "panel": {
         "path": ((str,), None), "id": ((str,), None), "time": ((str,), None), "outcome": ((str,), None),
         "controls": ((list,), []), "treated": ((str,), None), "first_year": ((str,), None),
-        "pilots": ((str,), None),
+        "pilots": ((str,), None), "pilots_id": ((str,), None), "pilots_year": ((str,), None),
     },
     "weights": {
         "kind": ((str,), "inverse"), "cutoff_km": (_NUM, None), "alpha": (_NUM, 1.0), "k": ((int,), 5),
-        "inner_km": (_NUM, 0.0),
+        "inner_km": (_NUM, 0.0), "matrices": ((list,), []), "main": ((str,), None),
     },
     "models": {
         "did": ((bool,), True), "sdid": ((bool,), True), "placebo": ((int,), 500), "placebo_mode": ((str,), "random"),
@@ -113,12 +128,18 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "groups": ((list,), []), "mediators": ((list,), []), "moderator": ((str,), ""), "moderate": ((str,), ""),
         "bootstrap": ((int,), 500), "event_study": ((bool,), True), "vce": ((str,), "oim"),
         "balance": ((str,), ""),
+        "psm": ((list,), []), "psm_method": ((str,), "nearest"), "psm_caliper": (_NUM, 0.05),
+        "psm_pooled": ((bool,), True),
     },
     "sweep": {
         "enabled": ((bool,), True), "band_km": (_NUM, 50.0), "max_km": (_NUM, 600.0), "min_km": (_NUM, 0.0),
         "mode": ((str,), "ring"), "weight": ((str,), "inverse"), "alpha": (_NUM, 1.0),
         "min_linked_share": (_NUM, 0.5), "cache": ((bool,), True), "method": ((str,), ""),
         "vce": ((str,), "cluster"), "conley_km": (_NUM, None),
+    },
+    "sample": {
+        "exclude_units": ((list,), []), "exclude_if": ((list,), []), "years": ((list,), None),
+        "drop_batch": ((list,), []),
     },
     "index": {
         "name": ((str,), None), "positive": ((list,), []), "negative": ((list,), []), "by": ((str,), None),
@@ -143,6 +164,7 @@ _CHOICES = {
     ("models", "vce"): ("oim", "robust", "cluster", "dk"),
     ("models", "placebo_mode"): ("random", "timing"),
     ("models", "balance"): ("", "drop-units", "drop-periods", "interpolate"),
+    ("models", "psm_method"): ("nearest", "kernel"),
     ("output", "map_column"): ("own", "recv", "emit"),
 }
 #: (section, key) → (test of a given value, what it must be): numbers outside these are rejected up front.
@@ -158,6 +180,7 @@ _RANGES: dict[tuple[str, str], tuple[Any, str]] = {
                                                  "-1 (the default) or earlier, inside the window of [models] leads")),
     ("models", "effects_draws"): (lambda v: v >= 1, "1 or more draws"),
     ("models", "bootstrap"): (lambda v: v >= 0, "0 or more draws"),
+    ("models", "psm_caliper"): (lambda v: v > 0, "a propensity-score difference above 0"),
     ("sweep", "band_km"): (lambda v: v > 0, "a band width above 0 km"),
     ("sweep", "max_km"): (lambda v: v > 0, "a distance above 0 km"),
     ("sweep", "min_km"): (lambda v: v >= 0, "0 km or more"),
@@ -171,6 +194,8 @@ _RANGES: dict[tuple[str, str], tuple[Any, str]] = {
     ("output", "classes"): (lambda v: 2 <= v <= 20, "between 2 and 20 classes"),
 }
 _FORMATS = ("gpkg", "shp", "geojson", "tif")
+#: section → its keys that list whole numbers (years), checked in :func:`_check_sample`.
+_INT_LISTS = {"sample": ("years", "drop_batch")}
 _KIND = {(int,): "a whole number", _NUM: "a number", (str,): "text in quotes", (bool,): "true or false",
          (list,): "a list, e.g. [\"a\", \"b\"]"}
 _PATHS = {("layer", "path"), ("panel", "path"), ("panel", "pilots"), ("rasters", "pattern")}
@@ -246,7 +271,7 @@ def _check(raw: dict[str, Any], source: Path | None) -> RunConfig:
                 limit = _RANGES.get((section, key))
                 if limit and (not math.isfinite(value) or not limit[0](value)):
                     raise ConfigError(f"{where}: [{section}] {key} = {value!r}; it must be {limit[1]}.")
-                if isinstance(value, list) and key not in ("formats",) and not all(isinstance(v, str) for v in value):
+                if isinstance(value, list) and key not in ("formats", "matrices", *_INT_LISTS.get(section, ())) and not all(isinstance(v, str) for v in value):
                     raise ConfigError(f"{where}: [{section}] {key} must list names in quotes, e.g. "
                                       f"[\"a\", \"b\"]; found {value!r}.")
                 if (section, key) in _PATHS and source is not None:
@@ -266,6 +291,9 @@ def _check(raw: dict[str, Any], source: Path | None) -> RunConfig:
         if out["layer"]["path"] and not (panel["treated"] or panel["first_year"]):
             raise ConfigError(f"{where}: with your own layer, name the treatment in [panel]: treated (0/1 column) "
                               "or first_year (first treated year column).")
+    if (panel["pilots_id"] or panel["pilots_year"]) and not panel["pilots"]:
+        raise ConfigError(f"{where}: [panel] pilots_id / pilots_year name the columns of a pilot table keyed by "
+                          "unit id; set [panel] pilots to that table.")
     if panel["treated"] and panel["first_year"]:
         raise ConfigError(f"{where}: [panel] sets both treated and first_year; keep one of them.")
     if (panel["treated"] or panel["first_year"]) and panel["pilots"]:
@@ -291,6 +319,8 @@ def _check(raw: dict[str, Any], source: Path | None) -> RunConfig:
     if out["weights"]["kind"] == "ring" and out["weights"]["cutoff_km"] is None:
         raise ConfigError(f"{where}: [weights] kind = 'ring' needs cutoff_km (the ring's outer edge, km) "
                           "and optionally inner_km.")
+    _check_sample(out["sample"], where, panel_given=bool(panel["path"]), given="sample" in raw)
+    _check_matrices(out["weights"], where, source)
     index = out["index"]
     if index["name"] and not (index["positive"] or index["negative"]):
         raise ConfigError(f"{where}: [index] name = {index['name']!r} needs positive and/or negative indicators.")
@@ -301,6 +331,92 @@ def _check(raw: dict[str, Any], source: Path | None) -> RunConfig:
     return RunConfig(out, source)
 
 
+def _check_sample(sample: dict[str, Any], where: str, *, panel_given: bool, given: bool) -> None:
+    """``[sample]``: whole-number years, a valid year window, parseable conditions, and a panel to apply them to."""
+    for key in ("years", "drop_batch"):
+        value = sample[key]
+        if value is not None and not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise ConfigError(f"{where}: [sample] {key} must list whole years, e.g. [2011, 2019]; found {value!r}.")
+    if sample["years"] is not None and (len(sample["years"]) != 2 or sample["years"][0] > sample["years"][1]):
+        raise ConfigError(f"{where}: [sample] years = {sample['years']!r}; it must be [first, last], e.g. "
+                          "[2011, 2019], first not after last.")
+    from spillmap._sample import parse_condition
+
+    for text in sample["exclude_if"]:
+        try:
+            parse_condition(text, key="[sample] exclude_if")
+        except SpillmapError as err:
+            raise ConfigError(f"{where}: {err}") from None
+    if given and not panel_given and any(sample[k] for k in sample):
+        raise ConfigError(f"{where}: [sample] selects from your panel; set [panel] path as well.")
+
+
 def _suggest(name: str, options: dict) -> str:
     close = difflib.get_close_matches(name, list(options), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+#: Keys of one ``[weights] matrices`` entry and their defaults (``kind`` defaults to file with a path, else inverse).
+MATRIX_KEYS: dict[str, tuple[tuple[type, ...], Any]] = {
+    "name": ((str,), None), "kind": ((str,), None), "path": ((str,), None), "cutoff_km": (_NUM, None),
+    "alpha": (_NUM, 1.0), "k": ((int,), 5), "inner_km": (_NUM, 0.0), "column": ((str,), None),
+}
+MATRIX_KINDS = ("inverse", "ring", "knn", "economic", "nested", "file")
+
+
+def _check_matrices(wcfg: dict[str, Any], where: str, source: Path | None) -> None:
+    """``[weights] matrices``: each a table with a unique name, a known kind and that kind's keys; ``main`` one of
+    the names (default: the first). Entries are filled with their defaults in place."""
+    entries = wcfg["matrices"]
+    if not entries:
+        if wcfg["main"] is not None:
+            raise ConfigError(f"{where}: [weights] main = {wcfg['main']!r} names a matrix, but [weights] matrices "
+                              "lists none.")
+        return
+    checked: list[dict[str, Any]] = []
+    for i, entry in enumerate(entries):
+        at = f"[weights] matrices[{i}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: {at} must be a table such as {{name = \"geo\", kind = \"inverse\"}}, "
+                              f"not {entry!r}.")
+        for key in entry:
+            if key not in MATRIX_KEYS:
+                raise ConfigError(f"{where}: unknown key '{key}' in {at}{_suggest(key, MATRIX_KEYS)}; its keys are: "
+                                  f"{', '.join(MATRIX_KEYS)}.")
+        m = {key: entry.get(key, default) for key, (_, default) in MATRIX_KEYS.items()}
+        for key, (types, _) in MATRIX_KEYS.items():
+            value = entry.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+                raise ConfigError(f"{where}: {at} {key} must be {_KIND.get(types, types[0].__name__)}, not {value!r}.")
+            limit = _RANGES.get(("weights", key))
+            if limit and (not math.isfinite(value) or not limit[0](value)):
+                raise ConfigError(f"{where}: {at} {key} = {value!r}; it must be {limit[1]}.")
+        if not m["name"]:
+            raise ConfigError(f"{where}: {at} needs a name (the column of sdid_by_weights), e.g. name = \"geo\".")
+        at = f"{at} (name = {m['name']!r})"
+        if m["name"] in [c["name"] for c in checked]:
+            raise ConfigError(f"{where}: {at}: the name is used twice in [weights] matrices; give each its own.")
+        m["kind"] = m["kind"] or ("file" if m["path"] else "inverse")
+        if m["kind"] not in MATRIX_KINDS:
+            raise ConfigError(f"{where}: {at} kind = {m['kind']!r}; choose one of {', '.join(MATRIX_KINDS)}.")
+        if (m["kind"] == "file") != bool(m["path"]):
+            raise ConfigError(f"{where}: {at}: " + ("kind = 'file' needs path (a .gal, .gwt, .npz or CSV weights file)."
+                                                    if m["kind"] == "file" else
+                                                    f"path is for kind = 'file', not kind = {m['kind']!r}; drop one."))
+        if m["kind"] in ("economic", "nested") and not m["column"]:
+            raise ConfigError(f"{where}: {at} kind = {m['kind']!r} needs column (the panel column whose "
+                              "pre-treatment mean sets the economic distance), e.g. column = \"gdp\".")
+        if m["kind"] == "ring" and (m["cutoff_km"] is None or m["inner_km"] >= m["cutoff_km"]):
+            raise ConfigError(f"{where}: {at} kind = 'ring' needs cutoff_km (the outer edge, km) above inner_km.")
+        if m["path"] and source is not None and not Path(m["path"]).is_absolute():
+            m["path"] = str((source.parent / m["path"]).resolve())
+        checked.append(m)
+    names = [m["name"] for m in checked]
+    if wcfg["main"] is None:
+        wcfg["main"] = names[0]
+    elif wcfg["main"] not in names:
+        raise ConfigError(f"{where}: [weights] main = {wcfg['main']!r} is not a name in [weights] matrices "
+                          f"({', '.join(names)}).")
+    wcfg["matrices"] = checked

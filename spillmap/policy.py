@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,9 @@ from spillmap.errors import (
     SpillmapError,
     SpillmapWarning,
 )
+
+if TYPE_CHECKING:
+    from spillmap._sample import SampleSpec
 
 __all__ = ["CSV_FLOAT", "PolicyInputs", "add_entropy_index", "balance_inputs", "load_policy_inputs", "run_did",
            "run_sdid", "write_balance_report", "write_table", "write_unmatched_pilots"]
@@ -52,6 +56,10 @@ class PolicyInputs:
     balance: str | None = None
     #: What balancing dropped or filled (:func:`spillmap._balance.balance_panel`), written as ``balance.csv``.
     balance_report: pd.DataFrame | None = field(default=None, repr=False)
+    #: What the alternative sample removed (:mod:`spillmap._sample`), written as ``sample.csv``; None without one.
+    sample_report: pd.DataFrame | None = field(default=None, repr=False)
+    #: The one line saying how many units and years the sample removed (None without a sample).
+    sample_summary: str | None = None
 
 
 def load_policy_inputs(
@@ -67,6 +75,9 @@ def load_policy_inputs(
     seed: int = 0,
     names: Mapping[str, str] | None = None,
     balanced: bool = False,
+    sample: SampleSpec | None = None,
+    pilots_id: str | None = None,
+    pilots_year: str | None = None,
 ) -> PolicyInputs:
     """Read a user's panel (or build the labelled synthetic demo panel) and assign treatment.
 
@@ -83,7 +94,11 @@ def load_policy_inputs(
     years outside the panel, no or every unit treated, a pilot table matching nothing, and with
     ``balanced`` (the spatial commands) an unbalanced panel. ``names`` maps ``y``, ``id``, ``time``,
     ``controls``, ``treated``, ``first_year`` and ``pilots`` to how the user set them (default: the
-    command-line flags; ``spillmap run`` passes its config keys, :data:`CONFIG_NAMES`).
+    command-line flags; ``spillmap run`` passes its config keys, :data:`CONFIG_NAMES`). ``sample`` (a user's
+    panel only) excludes units, rows by a column condition, years outside a window and treatment batches
+    right after the panel is read (:mod:`spillmap._sample`). A pilot table keyed by unit id (a column named
+    like ``id_col`` or ``pilots_id``, and ``first_year``/``year`` or ``pilots_year``) is joined to the panel's
+    ids directly (:mod:`spillmap._pilot_ids`), its match report in ``report["pilots_match"]``.
     """
     from spillmap import gis
     from spillmap._tables import read_table
@@ -125,10 +140,15 @@ def load_policy_inputs(
     for col, key in picked.items():
         if col not in frame.columns:
             raise MissingColumnError(_no_column(source, col, key, frame.columns))
+    original, sample_report = frame, None
+    if sample:
+        from spillmap._sample import apply_sample
+
+        frame, sample_report = apply_sample(frame, sample, id_col=id_col, time_col=time_col, source=source)
     frame = check_panel(frame, source, y=y, id_col=id_col, time_col=time_col, controls=tuple(controls),
                         treatment=[c for c in (treated_col, first_year_col) if c], names=picked,
                         balanced=balanced, balance_fix=names.get("balance_fix", CLI_NAMES["balance_fix"]))
-    unmatched = None
+    unmatched, pilots_match = None, None
     if treated_col:
         treated = assign_treatment(frame, id_col=id_col, time_col=time_col, treated_col=treated_col)
         how = f"column '{treated_col}' ({names['treated']})"
@@ -136,7 +156,14 @@ def load_policy_inputs(
         fy = frame.groupby(id_col)[first_year_col].first()
         treated = assign_treatment(frame.drop(columns=first_year_col), id_col=id_col, time_col=time_col, first_year=fy)
         how = f"column '{first_year_col}' ({names['first_year']})"
+    elif pilots and (keyed := _keyed_pilots(pilots, frame, id_col, pilots_id, pilots_year, names)) is not None:
+        treated = assign_treatment(frame, id_col=id_col, time_col=time_col, first_year=keyed.years)
+        unmatched, how = keyed.unmatched, f"'{pilots}' ({names['pilots']}, by unit id)"
+        pilots_match = keyed.report
     else:
+        if pilots_id or pilots_year:
+            raise PilotTableError(f"{names.get('pilots_id', '--pilots-id')} / {names.get('pilots_year', '--pilots-year')}"
+                                  f" name the columns of your own pilot table; give it with {names['pilots']}.")
         what = f"'{pilots}'" if pilots else "the shipped Broadband China pilot table"
         try:
             years = quiet_pilot_years(layer, pilots)
@@ -168,10 +195,42 @@ def load_policy_inputs(
             warnings.warn(f"{len(missing)} of {len(units)} units of {source} are not codes of the shipped China "
                           f"layer and count as never treated: {format_ids(missing)}.", TreatmentWarning, stacklevel=2)
         how = what
-    _check_treatment(treated.data, source, id_col=id_col, time_col=time_col, how=how)
-    return PolicyInputs(treated.data, y, id_col, time_col, tuple(controls), synthetic=None,
-                        report=treated.report.to_dict(), layer=layer, name_col=gis.CHINA_NAME,
-                        unmatched_pilots=unmatched)
+    data, report, summary_line = treated.data, treated.report.to_dict(), None
+    if pilots_match is not None:
+        report["pilots_match"] = pilots_match
+    if sample:
+        from spillmap._sample import drop_batches, summary
+
+        if sample.drop_batch:
+            data, dropped = drop_batches(data, sample.drop_batch, id_col=id_col, key=sample.keys["drop_batch"])
+            sample_report = pd.concat([sample_report, dropped], ignore_index=True)
+            report["treated_by_year"] = {k: v for k, v in report["treated_by_year"].items()
+                                         if int(k) not in sample.drop_batch}
+        summary_line = summary(sample_report, original, id_col, time_col, data)
+    _check_treatment(data, source, id_col=id_col, time_col=time_col, how=how)
+    return PolicyInputs(data, y, id_col, time_col, tuple(controls), synthetic=None,
+                        report=report, layer=layer, name_col=gis.CHINA_NAME,
+                        unmatched_pilots=unmatched, sample_report=sample_report, sample_summary=summary_line)
+
+
+def _keyed_pilots(pilots, frame: pd.DataFrame, id_col: str, pilots_id: str | None, pilots_year: str | None,
+                  names: Mapping[str, str]):  # noqa: ANN001, ANN202 - KeyedPilots | None
+    """The pilot table joined by unit id when it is keyed so (see :mod:`spillmap._pilot_ids`), else None."""
+    from spillmap._pilot_ids import keyed_columns, pilot_years_by_id, read_pilot_table
+
+    what = f"the pilot table '{pilots}'"
+    try:
+        table = read_pilot_table(pilots)
+    except SpillmapError:
+        if pilots_id or pilots_year:
+            raise
+        return None  # the shipped name-keyed reader says what is wrong
+    cols = keyed_columns(table, id_col, pilots_id=pilots_id, pilots_year=pilots_year, names=names, what=what)
+    if cols is None:
+        return None
+    table = read_pilot_table(pilots, id_cols=(cols[0],))
+    return pilot_years_by_id(table, pd.unique(frame[id_col]), id_col=cols[0], year_col=cols[1], what=what,
+                             names=names)
 
 
 def _pilot_columns_message(what: str, pilots: object, layer: pd.DataFrame, names: Mapping[str, str]) -> str:
@@ -185,21 +244,24 @@ def _pilot_columns_message(what: str, pilots: object, layer: pd.DataFrame, names
     codes = set(layer[gis.CHINA_ID].astype(str))
     keyed = [c for c in table.columns if table[c].dropna().astype(str).str.strip().isin(codes).mean() > 0.5]
     found = ", ".join(map(str, table.columns)) or "none readable"
-    by_code = (f" It lists units by code (column '{keyed[0]}'), but pilot entries are matched by name. "
-               f"Merge its years into the panel by code and pass that column with {names['first_year']}, "
-               "or add the two columns." if keyed else " Add those columns (see the shipped table).")
+    by_code = (f" It lists units by code (column '{keyed[0]}'): to join it by unit id, set "
+               f"{names.get('pilots_id', '--pilots-id')} {keyed[0]} and {names.get('pilots_year', '--pilots-year')} "
+               f"to its first-year column (or merge its years into the panel and pass that column with "
+               f"{names['first_year']})." if keyed else " Add those columns (see the shipped table).")
     return (f"The pilot table {what} needs the columns 'batch_year' (first treated year) and "
             f"'prefecture_units_zh' (the units' Chinese names, ';'-separated); it has: {found}.{by_code}")
 
 
 #: How each input of :func:`load_policy_inputs` is set on the command line ...
 CLI_NAMES = {"y": "--y", "id": "--id", "time": "--time", "controls": "--controls", "treated": "--treated-col",
-             "first_year": "--first-year-col", "pilots": "--pilots",
+             "first_year": "--first-year-col", "pilots": "--pilots", "pilots_id": "--pilots-id",
+             "pilots_year": "--pilots-year",
              "balance_fix": "pass --balance drop-units, drop-periods or interpolate; spillmap did accepts an "
                             "unbalanced panel"}
 #: ... and in a ``spillmap run`` configuration.
 CONFIG_NAMES = {"y": "[panel] outcome", "id": "[panel] id", "time": "[panel] time", "controls": "[panel] controls",
                 "treated": "[panel] treated", "first_year": "[panel] first_year", "pilots": "[panel] pilots",
+                "pilots_id": "[panel] pilots_id", "pilots_year": "[panel] pilots_year",
                 "balance_fix": "set [models] balance = \"drop-units\", \"drop-periods\" or \"interpolate\"; "
                                "or run only the DID chain: [models] sdid = false and [sweep] enabled = false"}
 
@@ -432,6 +494,17 @@ def write_balance_report(inputs: PolicyInputs, stage: Path) -> list[Path]:
     return [write_csv(inputs.balance_report, stage / BALANCE_FILE, note=note)]
 
 
+#: File listing what an alternative sample removed.
+SAMPLE_FILE = "sample.csv"
+
+
+def write_sample_report(inputs: PolicyInputs, stage: Path) -> list[Path]:
+    """Write ``sample.csv`` (unit, year, reason) into ``stage``; [] without an alternative sample."""
+    if inputs.sample_report is None:
+        return []
+    return [write_csv(inputs.sample_report, stage / SAMPLE_FILE)]
+
+
 #: File listing the pilot-table entries that matched no unit.
 UNMATCHED_PILOTS = "pilots_unmatched.csv"
 
@@ -544,10 +617,15 @@ def run_did(
     progress: Progress | None = None,
     pilots_file: bool = True,
     ref_key: str = "--ref-period",
+    psm: Sequence[str] = (),
+    psm_method: str = "nearest",
+    psm_caliper: float = 0.05,
+    psm_pooled: bool = True,
 ) -> tuple[list[Path], dict]:
     """The DID chain: TWFE baseline, event study, Goodman-Bacon decomposition, robust estimators,
-    placebo, and on request heterogeneity (``groups``), mediation (``mediators``) and moderation
-    (``moderator``, interacted with ``moderate`` or with the DID dummy). Returns the files written
+    placebo, and on request heterogeneity (``groups``), mediation (``mediators``), moderation
+    (``moderator``, interacted with ``moderate`` or with the DID dummy) and PSM-DID on the covariates
+    ``psm`` (``psm_method`` nearest|kernel, ``psm_caliper`` in propensity-score units, ``psm_pooled`` False to match by treatment year). Returns the files written
     and a headline dict. ``pilots_file`` writes ``pilots_unmatched.csv`` when pilot entries matched no unit.
     ``ref_period`` is the event studies' reference period (relative time, −1 … −(leads − 1)); ``ref_key``
     names how the user set it, for the message when it is out of range."""
@@ -560,6 +638,7 @@ def run_did(
         mediation,
         moderation,
         placebo_test,
+        psm_did,
     )
     from spillmap.models._dask import check_scheduler
     from spillmap.models._plots import save_figure
@@ -623,6 +702,12 @@ def run_did(
             written += write_table(mod.to_frame(), folder / f"moderation_{_slug(moderator)}", note=note)
             headline["moderation"] = {"term": mod.interaction_term, "interaction": mod.interaction,
                                       "table": mod.to_frame().to_dict(orient="records")}
+        if psm:
+            matched = psm_did(data, y, covariates=psm, method=psm_method, caliper=psm_caliper,
+                             pooled=psm_pooled, **kw)
+            written += write_table(matched.tidy(), folder / "psm_did", note=note)
+            written += write_table(matched.balance, folder / "psm_balance", note=note)
+            headline["psm_did"] = matched.to_dict()
         if placebo_draws > 0:
             placebo = placebo_test(
                 data, y, draws=placebo_draws, seed=seed, mode=placebo_mode, workers=workers, scheduler=scheduler,
@@ -632,6 +717,7 @@ def run_did(
             headline["placebo"] = placebo.to_dict()
         if pilots_file:
             written += write_unmatched_pilots(inputs, folder, Path(out))
+            written += write_sample_report(inputs, folder)
         written.append(_write_json(headline, folder / "did_summary.json"))
     final = final_paths(written, folder, out)
     return final, headline
@@ -738,8 +824,12 @@ def run_sdid(
     progress: Progress | None = None,
     pilots_file: bool = True,
     vce: str = "oim",
+    model: str = "sdm",
+    fe: str = "twoways",
 ) -> tuple[list[Path], dict, object]:
     """Spatial Durbin DID with effects, optional spatial event study and SDM placebo.
+
+    ``model`` (sdm, sar, sdem, slx) and ``fe`` (unit, time, twoways) choose the spatial DID fitted.
 
     Returns the files written, a headline dict and the :class:`SDMDiDResult`
     (for per-city effects on the map). ``pilots_file`` as in :func:`run_did`; it also writes
@@ -768,7 +858,8 @@ def run_sdid(
                 warnings.simplefilter("ignore")
                 weights = sw.build_inverse_distance(dist, cutoff_km=cutoff_km, islands="keep")
         kw = dict(id_col=inputs.id_col, time_col=inputs.time_col, controls=inputs.controls)
-        res = fit_sdm_did(inputs.data, inputs.y, weights=weights, draws=draws, seed=seed, vce=vce, **kw)
+        res = fit_sdm_did(inputs.data, inputs.y, weights=weights, draws=draws, seed=seed, vce=vce, model=model,
+                          fe=fe, **kw)
         written = write_table(res.fit.tidy().reset_index(), folder / "sdm_did_coefficients", note=note)
         written += write_table(res.effects.to_frame().reset_index(), folder / "sdm_did_effects", note=note)
         headline: dict = {"synthetic": inputs.synthetic, "treatment": inputs.report, "sdm_did": res.to_dict()}
@@ -791,6 +882,7 @@ def run_sdid(
         if pilots_file:
             written += write_unmatched_pilots(inputs, folder, Path(out))
             written += write_balance_report(inputs, folder)
+            written += write_sample_report(inputs, folder)
         written.append(_write_json(headline, folder / "sdid_summary.json"))
     final = final_paths(written, folder, out)
     return final, headline, res

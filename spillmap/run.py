@@ -61,6 +61,7 @@ def run_analysis(
         run_sdid,
         treated_in,
         write_balance_report,
+        write_sample_report,
         write_unmatched_pilots,
     )
     from spillmap.sweep import panel_layer, run_sweep
@@ -71,6 +72,8 @@ def run_analysis(
     workers, scheduler = config["output"]["workers"], config["output"]["scheduler"]
     say("reading the layer and the panel")
     layer, layer_id, name_col, inputs = _inputs(config)
+    if inputs.sample_summary:
+        say(inputs.sample_summary)
     map_year(inputs, config["output"]["map_year"], key="[output] map_year")  # checked before any model runs
     headline: dict = {"synthetic": inputs.synthetic, "treatment": inputs.report, "panel": _panel_facts(inputs)}
     # the spatial steps (weights, SDM-DID, sweep, maps) on the panel balanced by [models] balance; the DID chain
@@ -90,14 +93,21 @@ def run_analysis(
             written += write_run_inputs(inputs, stage, pilots=config["panel"]["pilots"])
         written += write_unmatched_pilots(inputs, stage, folder)
         written += write_balance_report(spatial, stage)
+        written += write_sample_report(inputs, stage)
         say("building the weights")
         subset = panel_layer(spatial, layer, layer_id)
         order = pd.Index(subset[layer_id])
         wcfg = config["weights"]
         reach = [wcfg["cutoff_km"], config["sweep"]["max_km"] if config["sweep"]["enabled"] else None]
         need = None if wcfg["kind"] == "knn" or reach[0] is None else max(r for r in reach if r is not None)
+        if wcfg["matrices"]:
+            need = _matrices_reach(wcfg["matrices"], reach[1])
         dist = gis.pairwise_distances(subset, layer_id, name_col=name_col, max_km=need)
-        graph, description = _main_weights(sw, dist, wcfg)
+        if wcfg["matrices"]:
+            graphs = _weights_matrices(sw, dist, wcfg["matrices"], spatial, order)
+            graph, description = graphs[wcfg["main"]]
+        else:
+            graph, description = _main_weights(sw, dist, wcfg)
         summary = sw.summarize_weights(graph, dist, description=description)
         written += [sw.write_weights(graph, stage / "weights_main.npz"), sw.write_weights(graph, stage / "weights_main.gwt")]
         headline["weights"] = summary.to_dict()
@@ -112,9 +122,12 @@ def run_analysis(
                 robust=models["robust"], groups=models["groups"], mediators=models["mediators"],
                 moderator=models["moderator"] or None, moderate=models["moderate"] or None,
                 boot=models["bootstrap"], progress=progress, pilots_file=False,
+                psm=tuple(models["psm"]), psm_method=models["psm_method"], psm_caliper=models["psm_caliper"],
+                psm_pooled=models["psm_pooled"],
             )
             written += files
-            headline["did"] = {k: did_head[k] for k in ("baseline", "event_study", "placebo", "bacon") if k in did_head}
+            headline["did"] = {k: did_head[k] for k in ("baseline", "event_study", "placebo", "bacon", "psm_did")
+                               if k in did_head}
         sdid_fit = None
         if models["sdid"]:
             say("spatial Durbin DID")
@@ -125,6 +138,12 @@ def run_analysis(
             )
             written += files
             headline["sdid"] = sd_head["sdm_did"]["did_effects"]
+            if wcfg["matrices"]:
+                say("SDM-DID under each weights matrix")
+                files, headline["sdid_by_weights"] = _sdid_by_weights(
+                    spatial, graphs, wcfg["main"], sdid_fit, stage / "sdid_by_weights", draws=models["effects_draws"],
+                    seed=seed, vce=models["vce"])
+                written += files
         sweep_result = None
         scfg = config["sweep"]
         if scfg["enabled"]:
@@ -191,6 +210,7 @@ def write_run_inputs(inputs, folder: Path, *, pilots: str | None = None) -> list
 
 def _inputs(config: RunConfig):  # noqa: ANN202
     from spillmap import gis
+    from spillmap._sample import from_config
     from spillmap.policy import CONFIG_NAMES, load_policy_inputs
 
     lcfg, pcfg = config["layer"], config["panel"]
@@ -224,6 +244,8 @@ def _inputs(config: RunConfig):  # noqa: ANN202
         pilots=pcfg["pilots"], treated_col=pcfg["treated"], first_year_col=pcfg["first_year"],
         seed=config["output"]["seed"], names=CONFIG_NAMES,
         balanced=(config["models"]["sdid"] or config["sweep"]["enabled"]) and not config["models"]["balance"],
+        sample=from_config(config["sample"]) if pcfg["path"] else None,
+        pilots_id=pcfg["pilots_id"], pilots_year=pcfg["pilots_year"],
     )
     units = set(pd.unique(inputs.data[inputs.id_col].astype(str)))
     codes = set(layer[layer_id].astype(str))
@@ -262,6 +284,95 @@ def _main_weights(sw, dist, wcfg):  # noqa: ANN001, ANN202
         graph = sw.build_inverse_distance(dist, alpha=wcfg["alpha"], cutoff_km=wcfg["cutoff_km"], islands="keep")
         cut = f" within {wcfg['cutoff_km']:g} km" if wcfg["cutoff_km"] else ""
         return graph, f"inverse distance km^-{wcfg['alpha']:g}{cut}, row-standardised"
+
+
+# ------------------------------------------------- several weights matrices
+
+
+def _matrices_reach(matrices: list[dict], sweep_km: float | None) -> float | None:
+    """How far the pairwise distances must reach for ``[weights] matrices`` (None: every pair)."""
+    if any(m["kind"] in ("knn", "economic") or (m["kind"] in ("inverse", "nested") and m["cutoff_km"] is None)
+           for m in matrices):
+        return None
+    reach = [r for r in [*(m["cutoff_km"] for m in matrices if m["kind"] != "file"), sweep_km] if r is not None]
+    return max(reach) if reach else None
+
+
+def _pre_treatment_means(inputs, column: str, at: str) -> pd.Series:  # noqa: ANN001 - PolicyInputs
+    """Each unit's mean of ``column`` before the first treated year (every year when none precede it), by text id."""
+    data = inputs.data
+    if column not in data.columns:
+        raise SpillmapError(f"{at} column = {column!r} is not a panel column; the panel's columns are: "
+                            f"{', '.join(map(str, data.columns))}.")
+    start = data["first_year"].min() if "first_year" in data.columns else np.nan
+    pre = data[data[inputs.time_col] < start] if pd.notna(start) else data.iloc[:0]
+    pre = pre if len(pre) else data
+    values = pd.to_numeric(pre[column], errors="coerce").groupby(pre[inputs.id_col].astype(str)).mean()
+    if values.isna().any():
+        raise SpillmapError(f"{at} column = {column!r} has no number before the policy for "
+                            f"{int(values.isna().sum())} unit(s), e.g. {values.index[values.isna()][0]}.")
+    return values
+
+
+def _weights_matrices(sw, dist, matrices: list[dict], inputs, order: pd.Index) -> dict:  # noqa: ANN001
+    """``[weights] matrices`` built on the panel's units: name → (graph, description)."""
+    from spillmap.errors import IslandWarning
+
+    out = {}
+    for i, m in enumerate(matrices):
+        at = f"[weights] matrices[{i}] (name = {m['name']!r})"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", IslandWarning)
+            if m["kind"] == "file":
+                graph = sw.read_weights(m["path"], ids=list(order), ids_from="the panel")
+                out[m["name"]] = graph, f"read from {Path(m['path']).name}"
+            elif m["kind"] in ("economic", "nested"):
+                means = _pre_treatment_means(inputs, m["column"], at)
+                values = pd.Series(means.reindex([str(u) for u in dist.ids]).to_numpy(), index=dist.ids)
+                alpha = 0.0 if m["kind"] == "economic" else m["alpha"]
+                try:
+                    graph = sw.build_economic_geographic(dist, values, alpha=alpha, islands="keep",
+                                                         cutoff_km=m["cutoff_km"] if m["kind"] == "nested" else None)
+                except SpillmapError as err:
+                    raise SpillmapError(f"{at}: {err}") from None
+                what = (f"economic distance 1/abs(x_i - x_j) of the pre-treatment mean of {m['column']}"
+                        if m["kind"] == "economic" else
+                        f"nested: km^-{alpha:g} × 1/abs(x_i - x_j) of the pre-treatment mean of {m['column']}")
+                out[m["name"]] = graph, what + ", row-standardised"
+            else:
+                out[m["name"]] = _main_weights(sw, dist, m)
+    return out
+
+
+def _sdid_by_weights(inputs, graphs: dict, main: str, main_fit, base: Path, *, draws: int, seed: int,  # noqa: ANN001
+                     vce: str) -> tuple[list[Path], dict]:
+    """The SDM-DID once per weights matrix: a table with one column per matrix (direct, indirect, total with SE
+    in parentheses and stars, ρ, N, log-likelihood), as papers print it; the main matrix's fit is reused."""
+    from spillmap._pubtable import STAR_NOTE, fmt_count, fmt_num, stars
+    from spillmap._tables import write_table
+    from spillmap.models import fit_sdm_did
+
+    rows: dict[str, list[str]] = {}
+    head: dict = {}
+    for name, (graph, description) in graphs.items():
+        res = main_fit if name == main and main_fit is not None else fit_sdm_did(
+            inputs.data, inputs.y, weights=graph, draws=draws, seed=seed, vce=vce, id_col=inputs.id_col,
+            time_col=inputs.time_col, controls=inputs.controls)
+        eff = res.did_effects
+        cells = []
+        for kind in ("direct", "indirect", "total"):
+            est, se, p = (float(eff.loc[kind, c]) for c in ("estimate", "se", "p_value"))
+            cells += [fmt_num(est) + stars(p), f"({fmt_num(se)})"]
+        fit = res.fit.to_dict()
+        cells += [fmt_num(fit.get("rho")), fmt_count(fit["n_obs"]), fmt_num(fit["loglik"]), description]
+        rows[name] = cells
+        head[name] = {"description": description, "rho": fit.get("rho"), "n_obs": fit["n_obs"],
+                      "loglik": fit["loglik"], **{k: float(eff.loc[k, "estimate"]) for k in eff.index}}
+    labels = ["Direct", "", "Indirect", "", "Total", "", "ρ", "N", "Log-likelihood", "W"]
+    table = pd.DataFrame({"": labels, **rows})
+    note = inputs.synthetic.get("note") if inputs.synthetic else None
+    table = pd.concat([table, pd.DataFrame([{"": f"Note: {STAR_NOTE}; SE in parentheses."}])], ignore_index=True)
+    return write_table(table.fillna(""), base, note=note), head
 
 
 # ------------------------------------------------------------ map layers

@@ -24,6 +24,7 @@ from spillmap.policy import (
     _write_json,
     balance_headline,
     write_balance_report,
+    write_sample_report,
     write_unmatched_pilots,
 )
 
@@ -146,6 +147,7 @@ def run_sweep(
         if pilots_file:
             written += write_unmatched_pilots(inputs, stage, folder)
             written += write_balance_report(inputs, stage)
+            written += write_sample_report(inputs, stage)
         written.append(_write_json(headline, stage / "sweep_summary.json"))
         if layers:
             written.append(_write_band_layers(result, inputs, dist, layer, layer_id, name_col, stage, map_year,
