@@ -293,11 +293,12 @@ def _robust_section(did: Mapping[str, Any], baseline: Mapping[str, Any], out: _O
             text = (f"The heterogeneity-robust {_ESTIMATORS.get(name, name)} estimator gives "
                     f"{fmt_num(r['estimate'])} (95 % CI {fmt_ci(r['ci_low'], r['ci_high'])}, {p_phrase(r['p_value'])})")
             if twfe is not None:
-                close = abs(r["estimate"] - twfe["estimate"]) <= twfe["se"]
-                text += (f", within one standard error of the TWFE estimate {fmt_num(twfe['estimate'])}: staggered "
-                         "timing does not distort the baseline." if close else
-                         f", more than one standard error from the TWFE estimate {fmt_num(twfe['estimate'])}: "
-                         "read the baseline with care.")
+                se = max(float(twfe["se"]), float(r["se"]))  # the less precise of the two bounds what is seen
+                close = abs(r["estimate"] - twfe["estimate"]) <= se
+                text += (f", within one standard error (the larger of the two) of the TWFE estimate "
+                         f"{fmt_num(twfe['estimate'])}: staggered timing does not distort the baseline." if close else
+                         f", more than one standard error (the larger of the two) from the TWFE estimate "
+                         f"{fmt_num(twfe['estimate'])}: read the baseline with care.")
             lines.append(text if text.endswith(".") else text + ".")
         sentences += lines
         stats = [("N", fmt_count(baseline.get("n_obs")))] if baseline else []

@@ -264,3 +264,22 @@ def test_sweep_caption_names_the_method_that_ran(report):
     text = _text(report)
     assert "Every distance band estimated at once" in text and "one distance band at a time" not in text
     assert "at the band edge of" in text or "No crossover shown" in text
+
+
+def test_robust_estimators_compared_within_the_larger_standard_error(tmp_path):
+    """An imprecise robust estimate (Sun–Abraham, SE 0.135) 0.073 from TWFE (SE 0.067) is not flagged; a
+    precise one as far away is."""
+    import pandas as pd
+
+    from spillmap._report_sections import _Outputs, _robust_section, _Study
+
+    (tmp_path / "did").mkdir()
+    pd.DataFrame({
+        "estimator": ["twfe", "sun_abraham", "did2s"], "estimate": [1.088, 1.015, 0.988], "se": [0.067, 0.135, 0.03],
+        "ci_low": [0.96, 0.75, 0.93], "ci_high": [1.22, 1.28, 1.05], "p_value": [0.0, 0.0, 0.0],
+    }).to_csv(tmp_path / "did" / "robust_att.csv", index=False)
+    out = _Outputs(tmp_path, frozenset({"did/robust_att.csv"}))
+    section = _robust_section({}, {}, out, _Study("y", (), "Year", None))
+    sun, did2s = section.sentences[:2]
+    assert "Sun" in sun and "within one standard error (the larger of the two)" in sun
+    assert "did2s" in did2s and "more than one standard error" in did2s
