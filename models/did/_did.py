@@ -97,6 +97,40 @@ class DIDResult(TableExport):
     def p_value(self) -> float:
         return float(self.table.loc[self.treatment, "p_value"])
 
+    # statsmodels' names, for users who reach for them (one entry per coefficient of ``table``)
+    @property
+    def params(self) -> pd.Series:
+        return self.table["estimate"].copy()
+
+    @property
+    def bse(self) -> pd.Series:
+        return self.table["se"].copy()
+
+    @property
+    def tvalues(self) -> pd.Series:
+        return self.table["t"].copy()
+
+    @property
+    def pvalues(self) -> pd.Series:
+        return self.table["p_value"].copy()
+
+    @property
+    def nobs(self) -> int:
+        return self.n_obs
+
+    def cov_params(self) -> pd.DataFrame | None:
+        """Cluster-robust covariance of the coefficients (None when the fit did not keep it)."""
+        return None if self.vcov is None else self.vcov.copy()
+
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        """(1 − alpha) intervals with the table's own reference: t with G − 1 df for clustered SEs
+        (G = units), as pyfixest's CRV1; columns 0 and 1 as in statsmodels."""
+        from scipy import stats
+
+        crit = stats.t.ppf(1 - alpha / 2, self.n_units - 1)
+        est, se = self.table["estimate"], self.table["se"]
+        return pd.DataFrame({0: est - crit * se, 1: est + crit * se})
+
     def to_frame(self) -> pd.DataFrame:
         return self.table.reset_index()
 

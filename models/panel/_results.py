@@ -213,6 +213,42 @@ class SpatialPanelResult:
     def pvalue(self) -> pd.Series:
         return self._tidy["p_value"].copy()
 
+    # statsmodels' names, for users who reach for them
+    @property
+    def bse(self) -> pd.Series:
+        """Standard errors (statsmodels' name)."""
+        return self.se()
+
+    @property
+    def tvalues(self) -> pd.Series:
+        """z statistics (statsmodels' name; ML inference is normal)."""
+        return self._tidy["z"].copy()
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """Two-sided normal p-values (statsmodels' name)."""
+        return self.pvalue()
+
+    @property
+    def nobs(self) -> int:
+        """Observations the likelihood uses (statsmodels' name for ``n_obs``)."""
+        return self.n_obs
+
+    @property
+    def llf(self) -> float:
+        """Maximised log-likelihood (statsmodels' name for ``loglik``)."""
+        return self.loglik
+
+    def cov_params(self) -> pd.DataFrame:
+        """The covariance of ``params`` under the result's ``vce`` (statsmodels' name)."""
+        return self.vcov.copy()
+
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        """(1 − alpha) normal intervals, columns 0 and 1 as in statsmodels."""
+        crit = stats.norm.ppf(1 - alpha / 2)
+        coef, se = self._tidy["coef"], self._tidy["se"]
+        return pd.DataFrame({0: coef - crit * se, 1: coef + crit * se})
+
     # --------------------------------------------------------------- output
     def _grouped(self) -> pd.DataFrame:
         def group(term: str) -> str:
