@@ -557,11 +557,9 @@ def sdid(
         _check_scheduler(scheduler)
         from spillmap.policy import run_sdid
 
-        inputs = _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed,
-                         balanced=balance is None, sample=(exclude_units, exclude_if, years, drop_batch),
-                         pilots_keys=(pilots_id, pilots_year),
-                         as_json=as_json)
-        inputs = _balanced_inputs(inputs, balance, as_json)
+        inputs = _spatial_inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed,
+                                 balance=balance, sample=(exclude_units, exclude_if, years, drop_batch),
+                                 pilots_keys=(pilots_id, pilots_year), as_json=as_json)
         graph = None
         if weights_file is not None:
             from spillmap.weights import read_weights
@@ -595,8 +593,10 @@ BalanceOpt = Annotated[Optional[Balance], typer.Option(
          "an edge year are dropped). Writes balance.csv. Default: refuse an unbalanced panel.")]
 
 
-def _balanced_inputs(inputs, balance, as_json: bool):  # noqa: ANN001, ANN202
-    """The inputs balanced by --balance (as is without it), with one summary line."""
+def _spatial_inputs(*args, balance, sample, pilots_keys, as_json: bool):  # noqa: ANN001, ANN002, ANN202
+    """:func:`_inputs` for the spatial commands: a balanced panel is required unless --balance makes one
+    (with one summary line)."""
+    inputs = _inputs(*args, balanced=balance is None, sample=sample, pilots_keys=pilots_keys, as_json=as_json)
     if balance is None:
         return inputs
     from spillmap._balance import summary
@@ -679,11 +679,9 @@ def sweep(
         from spillmap.policy import map_year as check_map_year
         from spillmap.sweep import run_sweep
 
-        inputs = _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed,
-                         balanced=balance is None, sample=(exclude_units, exclude_if, years, drop_batch),
-                         pilots_keys=(pilots_id, pilots_year),
-                         as_json=as_json)
-        inputs = _balanced_inputs(inputs, balance, as_json)
+        inputs = _spatial_inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed,
+                                 balance=balance, sample=(exclude_units, exclude_if, years, drop_batch),
+                                 pilots_keys=(pilots_id, pilots_year), as_json=as_json)
         if map_year is not None:
             check_map_year(inputs, map_year)  # before any model runs
         frame = None

@@ -373,8 +373,8 @@ def check_panel(frame: pd.DataFrame, source: str, *, y: str, id_col: str, time_c
             short = short.sort_values(kind="stable")  # worst offenders first
             seen = frame.groupby(id_col)[time_col].agg(set)
             gaps = {u: [p for p in periods if p not in seen[u]] for u in short.index}
-            shown = "; ".join(f"{str(u)!r} ({n} of {len(periods)}) lacks {_years(gaps[u])}"
-                              for u, n in list(short.items())[:5]) + ("; and more" if len(short) > 5 else "")
+            shown = _first_five((f"{str(u)!r} ({n} of {len(periods)}) lacks {_years(gaps[u])}"
+                                 for u, n in short.items()), sep="; ", more="; and more")
             per_year = pd.Series([p for u in short.index for p in gaps[u]]).value_counts(sort=False)
             per_year = per_year.sort_index().sort_values(ascending=False, kind="stable")
             years = _first_five(f"{_plain(p)} ({n} unit{'s' if n > 1 else ''})" for p, n in per_year.items())
@@ -393,10 +393,10 @@ def _years(years: Sequence[object], limit: int = 4) -> str:
     return ", ".join(str(_plain(y)) for y in years[:limit]) + (" …" if len(years) > limit else "")
 
 
-def _first_five(items: Iterable[str]) -> str:
-    """The first five items joined by commas, with "and more" when there are more."""
+def _first_five(items: Iterable[str], sep: str = ", ", more: str = " and more") -> str:
+    """The first five items joined by ``sep``, with ``more`` when there are more."""
     items = list(items)
-    return ", ".join(items[:5]) + (" and more" if len(items) > 5 else "")
+    return sep.join(items[:5]) + (more if len(items) > 5 else "")
 
 
 def _check_treatment(data: pd.DataFrame, source: str, *, id_col: str, time_col: str, how: str) -> None:
