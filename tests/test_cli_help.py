@@ -23,7 +23,9 @@ PER_COMMAND = {"--seed", "--effects", "--json", "--placebo", "--weights", "--cut
 OWN_TEXT = {"--layer": {"zonal"}, "--id": {"fit", "zonal"}, "--time": {"zonal"},
             "--out": {"weights", "fit", "index", "zonal"},
             "--vce": {"sweep"},  # the sweep's exposure DID has its own variance choices (cluster, conley)
-            "--model": {"sdid"}}  # a spatial DID needs a spillover of DID: no sem
+            "--model": {"sdid"},  # a spatial DID needs a spillover of DID: no sem
+            "--fe": {"fit"}}  # fit's formula may name its fixed effects after '|'
+
 
 
 def _options() -> dict[str, dict[str, str]]:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import stats
-
 from spillmap.models.panel._fe import FixedEffects, demean
-from spillmap.models.panel._panel import panel_arrays, parse_formula
+from spillmap.models.panel._panel import panel_from_formula
 from spillmap.models.panel._results import TestResult
 from spillmap.models.panel._weights import prepare_weights
 
@@ -27,17 +26,18 @@ def panel_lm_tests(
     id_col: str,
     time_col: str,
     weights: object,
-    fe: FixedEffects = "twoways",
+    fe: FixedEffects | None = None,
     row_standardize: bool = True,
 ) -> dict[str, TestResult]:
     """LM lag, LM error, robust LM lag and robust LM error tests (χ²(1) each).
 
-    Returns a dict keyed ``"lm_lag"``, ``"lm_error"``, ``"robust_lm_lag"``,
-    ``"robust_lm_error"``.
+    ``formula`` reads as in :func:`fit_spatial_panel` (transforms, ``C()``,
+    interactions, ``| id + year``); ``fe`` None means the formula's ``|`` part,
+    else ``"twoways"``. Returns a dict keyed ``"lm_lag"``, ``"lm_error"``,
+    ``"robust_lm_lag"``, ``"robust_lm_error"``.
     """
-    y_name, x_names = parse_formula(formula)
     w = prepare_weights(weights, row_standardize=row_standardize)
-    panel = panel_arrays(data, id_col=id_col, time_col=time_col, y=y_name, x=x_names, ids=w.ids)
+    panel, fe = panel_from_formula(data, formula, id_col=id_col, time_col=time_col, ids=w.ids, fe=fe)
     return lm_statistics(panel.y, panel.x, w, fe)
 
 

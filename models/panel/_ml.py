@@ -36,7 +36,7 @@ from spillmap.errors import (
 )
 
 from spillmap.models.panel._fe import Design, FixedEffects, demean, design_for
-from spillmap.models.panel._panel import PanelData
+from spillmap.models.panel._panel import COLLINEAR_TOL, PanelData
 from spillmap.models.panel._vce import ScoreInputs
 from spillmap.models.panel._weights import PreparedWeights
 
@@ -51,8 +51,6 @@ DURBIN_MODELS = ("sdm", "sdem", "slx")
 XTOL = 1e-12
 #: Distance kept from the ends of the stable interval of ρ.
 BOUND_MARGIN = 1e-8
-#: Relative size of a singular value below which regressors count as collinear.
-COLLINEAR_TOL = 1e-10
 _LN2PI = math.log(2.0 * math.pi)
 
 

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-
-from spillmap.errors import MissingColumnError, PanelShapeError
 from spillmap.gis._validate import describe_groups, format_ids
+from spillmap.models.panel._fe import FixedEffects, demean
 
-__all__ = ["PanelData", "panel_arrays", "panel_labels", "parse_formula"]
+from spillmap.errors import (
+    EstimationError,
+    MissingColumnError,
+    PanelShapeError,
+    SpillmapWarning,
+)
+
+__all__ = [
+    "PanelData", "PanelFormula", "panel_arrays", "panel_from_formula", "panel_labels", "parse_formula",
+    "parse_panel_formula",
+]
 
 _NAME = r"[^\s~+]+"
 
@@ -34,6 +44,356 @@ def parse_formula(formula: str) -> tuple[str, list[str]]:
     if duplicated:
         raise PanelShapeError(f"The formula names {format_ids(duplicated)} more than once.")
     return match.group(1), regressors
+
+
+#: Relative size of a singular value below which regressors count as collinear.
+COLLINEAR_TOL = 1e-10
+
+_FES = ("unit", "time", "twoways")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m|[⧛⧚]")
+_Y, _X = "\x00y", "\x00x{}"
+
+
+@dataclass(frozen=True)
+class PanelFormula:
+    """A panel formula read without data: outcome, regressors, the columns they read, fixed effects.
+
+    Attributes
+    ----------
+    formula
+        The text as given.
+    main
+        The ``lhs ~ rhs`` part (before any ``|``).
+    fe
+        Fixed effects named after ``|``: ``"unit"``, ``"time"`` or ``"twoways"``; None without ``|``.
+    y_columns, x_columns
+        Data columns read by the outcome and by the regressors, in order of first use
+        (formulaic's reading; see :meth:`columns_in` for a given frame).
+    bare
+        ``(y, [x1, x2])`` when the main part reads as ``y ~ x1 + x2`` with bare
+        names (names with dots or dashes included, as :func:`parse_formula` reads
+        them), else None.
+    """
+
+    formula: str
+    main: str
+    fe: FixedEffects | None
+    y_columns: tuple[str, ...]
+    x_columns: tuple[str, ...]
+    bare: tuple[str, tuple[str, ...]] | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every data column the formula reads (outcome first), without the id and time columns."""
+        return tuple(dict.fromkeys((*self.y_columns, *self.x_columns)))
+
+    def reads_bare(self, available: Sequence[object]) -> bool:
+        """Whether, on a frame with columns ``available``, the formula is read as bare names.
+
+        It is when the main part is ``y ~ x1 + x2`` and each name is a column
+        or a plain identifier (so ``gdp.pc`` is a column when the frame has one,
+        ``np.log(x)`` is a transform).
+        """
+        if self.bare is None:
+            return False
+        cols = set(available)
+        return all(c in cols or _IDENT.fullmatch(c) for c in (self.bare[0], *self.bare[1]))
+
+    def columns_in(self, available: Sequence[object]) -> tuple[str, ...]:
+        """The data columns the formula reads from a frame with columns ``available`` (outcome first)."""
+        if self.reads_bare(available):
+            return tuple(dict.fromkeys((self.bare[0], *self.bare[1])))
+        if not self.y_columns and self.bare is not None:  # unreadable by formulaic: raise its message
+            _formulaic(self.main, self.formula, "id", "time")
+        return self.columns
+
+
+def parse_panel_formula(formula: str, *, id_col: str, time_col: str) -> PanelFormula:
+    """Read ``"np.log(y) ~ x1 + C(region) + x1:x3 | id + year"`` without data.
+
+    The part after ``~`` takes formulaic's syntax: transforms (``np.log(x)``,
+    ``np.sqrt(x)``, ``I(x**2)``, ``scale(x)``, ``center(x)``), categoricals
+    ``C(x)`` (string columns are categorical too), interactions ``a:b`` and
+    ``a*b``, names quoted in backticks, and ``- 1``/``0 +`` (ignored:
+    fixed-effects models have no intercept). After ``|`` come the fixed
+    effects: ``id_col`` (unit), ``time_col`` (time) or both (two-way).
+
+    Parameters
+    ----------
+    formula
+        The formula.
+    id_col, time_col
+        The unit and period columns, the only names allowed after ``|``.
+
+    Returns
+    -------
+    PanelFormula
+
+    Raises
+    ------
+    PanelShapeError
+        The formula cannot be read, or ``|`` names anything but ``id_col``/``time_col``.
+    """
+    if not isinstance(formula, str):
+        raise PanelShapeError(_unreadable(formula, "", id_col, time_col))
+    parts = _split_bars(formula)
+    if len(parts) > 2:
+        raise PanelShapeError(
+            f"The formula {formula!r} has {len(parts) - 1} '|' parts; write one, for the fixed effects "
+            f"('| {id_col}', '| {time_col}' or '| {id_col} + {time_col}'). Instrumental variables are not supported."
+        )
+    main = parts[0].strip()
+    fe = _fe_part(formula, parts[1], id_col, time_col) if len(parts) == 2 else None
+    legacy = re.fullmatch(rf"\s*({_NAME})\s*~\s*({_NAME}(?:\s*\+\s*{_NAME})*)\s*", main)
+    bare = None
+    if legacy:
+        bare = (legacy.group(1), tuple(name.strip() for name in legacy.group(2).split("+")))
+        if all(_IDENT.fullmatch(c) for c in (bare[0], *bare[1])):
+            return PanelFormula(formula, main, fe, (bare[0],), tuple(dict.fromkeys(bare[1])), bare)
+    lhs, sep, rhs = main.partition("~")
+    if not sep or not lhs.strip() or not rhs.strip() or re.search(r"\+\s*(\+|$)|~\s*\+", main):
+        raise PanelShapeError(_unreadable(formula, "", id_col, time_col))
+    try:
+        parsed = _formulaic(main, formula, id_col, time_col)
+    except PanelShapeError:
+        if bare is None:
+            raise
+        return PanelFormula(formula, main, fe, (), (), bare)  # maybe odd column names: decided with the data
+    if len(list(parsed.lhs)) != 1:
+        raise PanelShapeError(_unreadable(formula, f": the left of '~' must be one outcome, not {len(list(parsed.lhs))} terms", id_col, time_col))
+    if not [t for t in parsed.rhs if t.degree > 0]:
+        raise PanelShapeError(_unreadable(formula, ": it has no regressors", id_col, time_col))
+
+    def ordered(part) -> tuple[str, ...]:
+        names = set(part.required_variables) | {n for term in part for f in term.factors for n in _factor_names(f)}
+        first = {v: re.search(rf"(?<![\w.]){re.escape(v)}(?!\w)", main) for v in names}
+        return tuple(sorted(names, key=lambda v: (first[v].start() if first[v] else len(main), v)))
+
+    return PanelFormula(formula, main, fe, ordered(parsed.lhs), ordered(parsed.rhs), bare)
+
+
+def _factor_names(factor) -> set[str]:
+    """Data names a factor reads, including arguments of stateful transforms (``scale(x)``), which
+    formulaic's ``required_variables`` leaves out."""
+    import ast
+
+    expr = str(getattr(factor, "expr", factor))
+    if str(getattr(getattr(factor, "eval_method", None), "value", "")) == "lookup":
+        return {expr}
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError:
+        return set()
+    skip = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    skip |= {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in skip}
+
+
+def panel_from_formula(
+    data: pd.DataFrame,
+    formula: str | PanelFormula,
+    *,
+    id_col: str,
+    time_col: str,
+    ids: Sequence[object],
+    fe: FixedEffects | None = None,
+    where: str = "the panel",
+) -> tuple[PanelData, FixedEffects]:
+    """Build the design of ``formula`` once and reshape it like :func:`panel_arrays`.
+
+    Design columns are named as formulaic names them (``np.log(x2)``,
+    ``C(region)[T.b]``, ``x1:x3``); the intercept is dropped and categoricals
+    lose their reference level. A categorical term absorbed by the fixed
+    effects (e.g. a time-invariant ``C(region)`` under unit effects) is dropped
+    with a warning naming it. ``data`` is not modified.
+
+    Returns
+    -------
+    tuple[PanelData, FixedEffects]
+        The panel and the fixed effects to use (from ``|``, else ``fe``, else ``"twoways"``).
+
+    Raises
+    ------
+    MissingColumnError
+        The formula, ``id_col`` or ``time_col`` names an absent column.
+    PanelShapeError
+        An unreadable formula, a bad ``|`` term, missing values in the data
+        or created by a transform (term and rows named), or a bad panel shape.
+    EstimationError
+        ``fe`` disagrees with the formula's ``|`` part.
+    """
+    spec = formula if isinstance(formula, PanelFormula) else parse_panel_formula(formula, id_col=id_col, time_col=time_col)
+    fe_used = resolve_fe(spec, fe)
+    if spec.reads_bare(data.columns):
+        y, x = parse_formula(spec.main)
+        return panel_arrays(data, id_col=id_col, time_col=time_col, y=y, x=x, ids=ids, where=where), fe_used
+    frame, y_name, x_names, categorical = _design(data, spec, id_col, time_col, where)
+    panel = panel_arrays(
+        frame, id_col=id_col, time_col=time_col, y=_Y, x=[_X.format(k) for k in range(len(x_names))], ids=ids, where=where
+    )
+    panel = replace(panel, y_name=y_name, x_names=tuple(x_names))
+    return _drop_absorbed(panel, categorical, fe_used, where), fe_used
+
+
+def resolve_fe(spec: PanelFormula, fe: FixedEffects | None) -> FixedEffects:
+    """The fixed effects of a fit: the formula's ``|`` part, else ``fe``, else ``"twoways"``.
+
+    Raises
+    ------
+    EstimationError
+        ``fe`` is not a known option, or it disagrees with the formula's ``|`` part.
+    """
+    if fe is not None and fe not in _FES:
+        raise EstimationError(f"fe must be one of {', '.join(_FES)}, not {fe!r}.")
+    if spec.fe is None:
+        return fe or "twoways"
+    if fe is not None and fe != spec.fe:
+        written = spec.formula[spec.formula.index("|"):].strip()
+        raise EstimationError(
+            f"The formula asks for {spec.fe} fixed effects ('{written}') but fe={fe!r} (--fe {fe} on the command "
+            "line); give the fixed effects once, after '|' in the formula or with fe= / --fe."
+        )
+    return spec.fe
+
+
+def _unreadable(formula: object, detail: str, id_col: str, time_col: str) -> str:
+    return (
+        f"Cannot read the formula {formula!r}{detail}; write it as 'y ~ x1 + x2' (column names joined by +; "
+        f"transforms such as np.log(x), I(x**2), C(group), a:b and a*b are allowed), with fixed effects "
+        f"after '|' ('| {id_col} + {time_col}') or via fe=."
+    )
+
+
+def _split_bars(formula: str) -> list[str]:
+    """Split on the '|' outside parentheses and backticks."""
+    parts, depth, quoted, start = [], 0, False, 0
+    for i, ch in enumerate(formula):
+        if ch == "`":
+            quoted = not quoted
+        elif not quoted and ch in "([{":
+            depth += 1
+        elif not quoted and ch in ")]}":
+            depth -= 1
+        elif not quoted and depth == 0 and ch == "|":
+            parts.append(formula[start:i])
+            start = i + 1
+    return [*parts, formula[start:]]
+
+
+def _fe_part(formula: str, part: str, id_col: str, time_col: str) -> FixedEffects:
+    allowed = f"'| {id_col}' (unit), '| {time_col}' (time) or '| {id_col} + {time_col}' (two-way)"
+    terms = [t.strip().strip("`").strip() for t in part.split("+")]
+    bad = [t for t in terms if t not in (id_col, time_col)]
+    if bad or not terms:
+        shown = format_ids(bad) if any(bad) else "nothing"
+        raise PanelShapeError(
+            f"The fixed effects after '|' in {formula!r} name {shown}; allowed are {allowed}, "
+            f"the id and time columns (id_col={id_col!r}, time_col={time_col!r}). Put other categories on the "
+            "right of '~' as C(name)."
+        )
+    return "twoways" if {id_col, time_col} <= set(terms) and id_col != time_col else ("unit" if id_col in terms else "time")
+
+
+def _formulaic(main: str, formula: str, id_col: str, time_col: str):
+    from formulaic import Formula
+    from formulaic.errors import FormulaicError
+
+    try:
+        return Formula(main)
+    except FormulaicError as err:
+        detail = _ANSI.sub("", str(err)).splitlines()[0].strip()
+        raise PanelShapeError(_unreadable(formula, f" ({detail})", id_col, time_col)) from None
+
+
+def _design(data: pd.DataFrame, spec: PanelFormula, id_col: str, time_col: str, where: str):
+    """The long design frame (placeholder column names), y and x names, and categorical terms' positions."""
+    from formulaic import Formula, model_matrix
+    from formulaic.errors import FormulaicError
+    from formulaic.formula import SimpleFormula
+
+    needed = list(dict.fromkeys((id_col, time_col, *spec.columns_in(data.columns))))
+    missing = [c for c in needed if c not in data.columns]
+    if missing:
+        called = [c for c in missing if re.search(rf"(?<![\w.]){re.escape(c)}\s*\(", spec.main)]
+        hint = f" ({format_ids(called)} used as a function: write np.{called[0]}(...) for numpy's)" if called else ""
+        raise MissingColumnError(
+            f"{where} has no column {format_ids(missing)}{hint}; its columns are: {', '.join(map(str, data.columns))}."
+        )
+    frame = data.reset_index(drop=True)  # a new frame; formulaic reads it, nothing writes to it
+    _check_missing(frame, id_col, time_col, list(needed[2:]), where)
+    parsed = _formulaic(spec.main, spec.formula, id_col, time_col)
+    intercept = next(iter(Formula("1")))
+    rhs = SimpleFormula([intercept, *[t for t in parsed.rhs if t.degree > 0]])
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ymat = model_matrix(parsed.lhs, frame, na_action="ignore")
+            xmat = model_matrix(rhs, frame, na_action="ignore", ensure_full_rank=True)
+    except FormulaicError as err:
+        detail = _ANSI.sub("", str(err)).strip()
+        raise PanelShapeError(f"{where}: the formula {spec.formula!r} cannot be evaluated: {detail}") from None
+    if ymat.shape[1] != 1:
+        raise PanelShapeError(
+            f"{where}: the outcome {ymat.model_spec.formula!s} gives {ymat.shape[1]} columns "
+            f"({', '.join(ymat.columns)}); the outcome must be one numeric column."
+        )
+    y_name = str(ymat.columns[0])
+    kinds = {str(k): v[0] for k, v in xmat.model_spec.encoder_state.items()}
+    x_names: list[str] = []
+    columns: list[np.ndarray] = []
+    categorical: list[tuple[str, list[int]]] = []
+    checks = [(y_name, ymat.to_numpy(dtype=float))]
+    for term, idx in xmat.model_spec.term_indices.items():
+        if term.degree == 0:
+            continue
+        values = xmat.iloc[:, list(idx)].to_numpy(dtype=float)
+        checks.append((str(term), values))
+        if all(str(getattr(kinds.get(str(f)), "value", "")) == "categorical" for f in term.factors):
+            categorical.append((str(term), list(range(len(x_names), len(x_names) + len(idx)))))
+        x_names += [str(c) for c in xmat.columns[list(idx)]]
+        columns += list(values.T)
+    for name, values in checks:
+        bad = ~np.isfinite(values).all(axis=1)
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            cells = ", ".join(f"({u}, {t})" for u, t in frame.loc[rows[:5], [id_col, time_col]].itertuples(index=False))
+            raise PanelShapeError(
+                f"{where}: the term '{name}' of the formula is missing or infinite on {len(rows)} row(s), e.g. rows "
+                f"{format_ids((rows[:5] + 1).tolist())} (1-based), at (unit, period) {cells}, although its inputs "
+                "are present (e.g. the log or square root of zero or negative values). Change the transform "
+                "(e.g. np.log1p) or drop those units (the panel must stay balanced)."
+            )
+    design = pd.DataFrame({_Y: checks[0][1][:, 0], **{_X.format(k): col for k, col in enumerate(columns)}})
+    design.insert(0, time_col, frame[time_col].to_numpy())
+    if id_col != time_col:
+        design.insert(0, id_col, frame[id_col].to_numpy())
+    return design, y_name, x_names, categorical
+
+
+def _drop_absorbed(panel: PanelData, categorical: list[tuple[str, list[int]]], fe: FixedEffects, where: str) -> PanelData:
+    """Drop, with a warning, categorical terms whose dummies the fixed effects absorb entirely."""
+
+    drop: list[int] = []
+    for name, idx in categorical:
+        z = demean(panel.x[:, :, idx], fe).reshape(panel.t * panel.n, -1)
+        ref = max(float(np.max(np.abs(panel.x[:, :, idx]), initial=0.0)), 1.0)
+        if np.all(np.sqrt(np.sum(z * z, axis=0)) <= COLLINEAR_TOL * ref * np.sqrt(len(z))):
+            within = {"unit": "each unit", "time": "each period", "twoways": "each unit or each period"}[fe]
+            warnings.warn(
+                f"{where}: the term '{name}' ({len(idx)} dummy column(s)) is constant within {within} and absorbed "
+                f"by the {fe} fixed effects; it was dropped. Remove it from the formula, or interact it with a "
+                f"varying regressor (e.g. x:{name}).",
+                SpillmapWarning,
+                stacklevel=4,
+            )
+            drop += idx
+    if not drop:
+        return panel
+    keep = [k for k in range(len(panel.x_names)) if k not in set(drop)]
+    if not keep:
+        raise PanelShapeError(f"{where}: every regressor of the formula is absorbed by the {fe} fixed effects.")
+    return replace(panel, x=panel.x[:, :, keep], x_names=tuple(panel.x_names[k] for k in keep))
 
 
 @dataclass(frozen=True, eq=False)
@@ -214,7 +574,7 @@ def _check_numeric(frame: pd.DataFrame, columns: Sequence[str], where: str) -> N
     if bad:
         raise PanelShapeError(
             f"{where}: column(s) {format_ids(bad)} are not numeric; convert them "
-            "(e.g. pandas.to_numeric) or dummy-code categories."
+            "(e.g. pandas.to_numeric), or write C(name) in the formula for category dummies."
         )
 
 
@@ -224,7 +584,10 @@ def _check_missing(frame: pd.DataFrame, id_col: str, time_col: str, columns: Seq
             rows = (np.flatnonzero(frame[key].isna().to_numpy()) + 1).tolist()
             raise PanelShapeError(f"{where}: column '{key}' is empty on rows {format_ids(rows)} (1-based).")
     values = frame[list(dict.fromkeys(columns))]
-    nan = values.isna() | ~np.isfinite(values.to_numpy(dtype=float))
+    nan = values.isna()
+    for c in values.columns:
+        if pd.api.types.is_numeric_dtype(values[c]) and not pd.api.types.is_bool_dtype(values[c]):
+            nan[c] = nan[c] | ~np.isfinite(values[c].to_numpy(dtype=float, na_value=np.nan))
     if nan.to_numpy().any():
         per_col = nan.sum()
         per_col = per_col[per_col > 0]

@@ -12,7 +12,7 @@ from spillmap.gis._validate import format_ids
 
 from spillmap.models.panel._fe import FixedEffects
 from spillmap.models.panel._ml import DURBIN_MODELS, Model, RawFit, fit_panel
-from spillmap.models.panel._panel import PanelData, panel_arrays, parse_formula
+from spillmap.models.panel._panel import PanelData, panel_arrays, panel_from_formula, parse_panel_formula
 from spillmap.models.panel._results import SpatialPanelResult
 from spillmap.models.panel._vce import VCE, VCE_NAMES
 from spillmap.models._threads import blas_threads
@@ -35,7 +35,7 @@ def fit_spatial_panel(
     y: str | None = None,
     x: Sequence[str] | None = None,
     model: Model = "sdm",
-    fe: FixedEffects = "twoways",
+    fe: FixedEffects | None = None,
     lee_yu: bool | None = None,
     bias_correction: bool = False,
     durbin: Literal["all"] | Sequence[str] = "all",
@@ -53,7 +53,12 @@ def fit_spatial_panel(
     data
         Long panel: one row per unit and period (balanced).
     formula
-        ``"y ~ x1 + x2"``; or give ``y`` and ``x``. Fixed effects come from ``fe``.
+        ``"np.log(y) ~ x1 + np.log(x2) + C(region) + x1:x3 + x1*x4 | id + year"``
+        (formulaic syntax; see :func:`parse_panel_formula`), or give ``y`` and
+        ``x``. After ``|``: ``id_col`` (unit), ``time_col`` (time) or both
+        (two-way fixed effects). Coefficients are named like the design
+        columns (``np.log(x2)``, ``C(region)[T.b]``, ``x1:x3``; lags ``W·x1:x3``);
+        categoricals drop their reference level, the intercept is dropped.
     id_col, time_col
         Unit and period columns. Unit ids must match the weights' ids.
     weights
@@ -64,7 +69,8 @@ def fit_spatial_panel(
         ``"sar"`` (ρWy), ``"sem"`` (λWu), ``"sdm"`` (ρWy + WXθ),
         ``"sdem"`` (WXθ + λWu) or ``"slx"`` (WXθ).
     fe
-        ``"unit"``, ``"time"`` or ``"twoways"`` fixed effects.
+        ``"unit"``, ``"time"`` or ``"twoways"`` fixed effects; None: the
+        formula's ``|`` part, else ``"twoways"``.
     lee_yu
         Lee & Yu (2010) transformation approach: (N−1)(T−1) effective
         observations with two-way effects, σ²·T/(T−1) with unit effects.
@@ -75,7 +81,8 @@ def fit_spatial_panel(
         ``bc=1``; SAR/SDM with two-way effects only). Refused, with a
         message, when it moves ρ out of its stable interval.
     durbin
-        Regressors whose spatial lag enters SDM/SDEM/SLX: ``"all"`` or names.
+        Regressors whose spatial lag enters SDM/SDEM/SLX: ``"all"`` or design
+        column names (e.g. ``"np.log(x2)"``).
     engine
         ``"native"`` or ``"spreg"`` (unit fixed effects without Lee–Yu;
         spreg's ``Panel_FE_Lag``/``Panel_FE_Error``, a reference engine).
@@ -103,24 +110,35 @@ def fit_spatial_panel(
     Raises
     ------
     MissingColumnError, PanelShapeError, CollinearityError
-        Bad panel input (the message names the columns, units or periods).
+        Bad panel input or formula (the message names the columns, terms,
+        units or periods).
     EstimationError
-        Invalid options, or an estimate that cannot be returned.
+        Invalid options (also ``fe`` disagreeing with the formula's ``|``
+        part), or an estimate that cannot be returned.
+
+    Warns
+    -----
+    SpillmapWarning
+        A categorical term absorbed by the fixed effects was dropped.
     """
     if model not in _MODELS:
         raise EstimationError(f"model must be one of {', '.join(_MODELS)}, not {model!r}.")
-    if fe not in _FES:
+    if fe is not None and fe not in _FES:
         raise EstimationError(f"fe must be one of {', '.join(_FES)}, not {fe!r}.")
     if engine not in ("native", "spreg"):
         raise EstimationError(f"engine must be 'native' or 'spreg', not {engine!r}.")
     _check_vce(vce, cluster, dk_lags, engine, bias_correction, data)
-    y_name, x_names = _variables(formula, y, x)
+    spec = _variables(formula, y, x, id_col, time_col)
+    w = prepare_weights(weights, row_standardize=row_standardize, logdet=logdet)
+    if isinstance(spec, tuple):
+        fe = fe or "twoways"
+        panel = panel_arrays(data, id_col=id_col, time_col=time_col, y=spec[0], x=spec[1], ids=w.ids)
+    else:
+        panel, fe = panel_from_formula(data, spec, id_col=id_col, time_col=time_col, ids=w.ids, fe=fe)
     use_lee_yu = (fe == "twoways") if lee_yu is None else bool(lee_yu)
     if bias_correction:
         use_lee_yu = False
-    durbin_idx = _durbin(durbin, x_names, model)
-    w = prepare_weights(weights, row_standardize=row_standardize, logdet=logdet)
-    panel = panel_arrays(data, id_col=id_col, time_col=time_col, y=y_name, x=x_names, ids=w.ids)
+    durbin_idx = _durbin(durbin, list(panel.x_names), model)
     with blas_threads(w.n):
         raw = _fit(panel, w, model, fe, use_lee_yu, durbin_idx, bias_correction, engine)
     result = _result(raw, panel, w, engine, id_col, time_col)
@@ -165,11 +183,12 @@ def _fit(panel, w, model, fe, use_lee_yu, durbin_idx, bias_correction, engine) -
     )
 
 
-def _variables(formula: str | None, y: str | None, x: Sequence[str] | None) -> tuple[str, list[str]]:
+def _variables(formula: str | None, y: str | None, x: Sequence[str] | None, id_col: str, time_col: str):  # noqa: ANN202
+    """The parsed formula (checked before any work), or ``(y, x)``."""
     if formula is not None:
         if y is not None or x is not None:
             raise EstimationError("Give either formula= or y= and x=, not both.")
-        return parse_formula(formula)
+        return parse_panel_formula(formula, id_col=id_col, time_col=time_col)
     if y is None or not x:
         raise EstimationError("Give formula='y ~ x1 + x2', or y= and x=.")
     return y, list(x)

@@ -110,3 +110,26 @@ def test_vce_option(files):
     assert oim["vce"] == "oim" and cluster["vce"] == "cluster"
     assert cluster["coefficients"] == oim["coefficients"]
     assert cluster["std_errors"]["rho"] != pytest.approx(oim["std_errors"]["rho"], rel=1e-3)
+
+
+def test_formula_terms_and_fe_after_bar(files, cigar, cigar_graph):
+    """A formulaic formula on the command line: transform, interaction, fixed effects after '|'."""
+    result = CliRunner().invoke(app, ["fit", str(files / "panel.csv"), "--weights", str(files / "w.csv"),
+                                      "--formula", "logc ~ logp + np.exp(logy) + logp:logy | state", "--id", "state",
+                                      "--time", "year", "--json", "--effects", "0"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    res = fit_spatial_panel(cigar.assign(ey=np.exp(cigar["logy"]), py=cigar["logp"] * cigar["logy"]),
+                            "logc ~ logp + ey + py", id_col="state", time_col="year", weights=cigar_graph,
+                            model="sdm", fe="unit")
+    assert payload["loglik"] == pytest.approx(res.loglik, rel=RTOL_JSON)
+    assert payload["coefficients"]["np.exp(logy)"] == pytest.approx(res.params["ey"], rel=RTOL_JSON)
+    assert payload["coefficients"]["W·logp:logy"] == pytest.approx(res.params["W·py"], rel=RTOL_JSON)
+
+
+def test_formula_fe_conflict_is_one_message(files):
+    result = CliRunner().invoke(app, ["fit", str(files / "panel.csv"), "--weights", str(files / "w.csv"),
+                                      "--formula", "logc ~ logp | state", "--fe", "twoways", "--id", "state",
+                                      "--time", "year"])
+    assert result.exit_code == 1
+    assert result.output.count("error:") == 1 and "fe='twoways'" in result.output, result.output
