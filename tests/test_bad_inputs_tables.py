@@ -80,7 +80,6 @@ PANEL_CASES = [
     ("text_excel_error.csv", TREATED, ["column 'x1'", "row 12 ('#DIV/0!')", "replace those cells"], ALL),
     ("text_dash.csv", TREATED, ["column 'x2'", "row 20 ('—')"], ALL),
     ("semicolon_decimal_comma.csv", TREATED, ["column 'y'", "row 1", "decimals with a point"], ALL),
-    ("fy_before_panel.csv", FIRST, ["7 unit(s)", "'110000' (2005)", "first period", "column 'fy'"], DID_ONLY),
     ("fy_after_panel.csv", FIRST, ["no unit", "treated within its periods 2012–2019", "(e.g. 2030)"], DID_ONLY),
     ("fy_text.csv", FIRST, ["column 'fy'", "row 9 ('2015年')"], DID_ONLY),
     ("all_treated_same_year.csv", TREATED, ["every unit", "first treated in 2015", "no unit is left untreated"],
@@ -272,3 +271,14 @@ def test_time_invariant_control_warned(tmp_path):
                   "--out", tmp_path / "o"])
     warning = [line for line in result.output.splitlines() if line.startswith("warning:") and "'area'" in line]
     assert warning and "do not vary over time" in warning[0]
+
+
+def test_units_treated_before_the_panel_dropped_with_a_warning(tmp_path):
+    """fy 2005 for 7 units of a 2012–2019 panel: no pre-treatment period, so they are dropped (as csdid/R did)
+    with one warning naming how many and the first five; the rest of the DID runs (was a refusal)."""
+    result = _ok(_args("did", TABLES / "fy_before_panel.csv", tmp_path / "o", FIRST, ("--json",)))
+    warning = [line for line in result.output.splitlines() if "treated from the first year" in line]
+    assert len(warning) == 1 and "7 unit(s)" in warning[0] and "'110000'" in warning[0]
+    assert "and 2 more" in warning[0] and "dropped, as csdid/R did do" in warning[0]
+    treatment = json.loads(result.stdout)["treatment"]
+    assert len(treatment["treated_from_first_year"]) == 7 and "110000" in treatment["treated_from_first_year"]

@@ -34,7 +34,8 @@ def test_environment_yml_matches_pyproject():
         if line.startswith("dependencies:"):
             in_deps = True
             continue
-        item = re.match(r"^  - ([A-Za-z0-9_.-]+)", line)
+        # conda packages ("  - name"), and pip-only ones under "  - pip:" ("      - name"; not "-e .")
+        item = re.match(r"^  - ([A-Za-z0-9_.-]+)", line) or re.match(r"^      - ([A-Za-z][A-Za-z0-9_.-]*)", line)
         if in_deps and item:
             conda.add(CONDA_NAMES.get(item.group(1).lower(), item.group(1).lower()))
     assert wanted <= conda, f"environment.yml lacks {sorted(wanted - conda)}"

@@ -3,6 +3,7 @@ staggered estimators, Goodman-Bacon decomposition, placebo tests, heterogeneity,
 and the entropy-weight index."""
 
 from spillmap.models.did._bacon import BaconResult, bacon_decomposition
+from spillmap.models.did._cs import CSResult, UnbalancedPanelWarning, callaway_santanna
 from spillmap.models.did._did import (
     DIDResult,
     EstimatorComparison,
@@ -23,6 +24,7 @@ from spillmap.models.did._moderation import ModerationResult, moderation
 from spillmap.models.did._placebo import PlaceboResult, placebo_test
 from spillmap.models.did._psm import PSMDIDResult, psm_did
 from spillmap.models.did._treatment import (
+    AlwaysTreatedWarning,
     TreatmentPanel,
     TreatmentReport,
     assign_treatment,
@@ -33,5 +35,6 @@ __all__ = [
     "EventStudyResult", "compare_estimators", "EstimatorComparison", "placebo_test", "PlaceboResult",
     "bacon_decomposition", "BaconResult", "heterogeneity", "baseline_groups", "HeterogeneityResult",
     "DifferenceTest", "mediation", "MediationResult", "moderation", "ModerationResult", "entropy_index",
-    "EntropyIndexResult", "psm_did", "PSMDIDResult",
+    "EntropyIndexResult", "psm_did", "PSMDIDResult", "callaway_santanna", "CSResult", "UnbalancedPanelWarning",
+    "AlwaysTreatedWarning",
 ]

@@ -12,7 +12,7 @@ import pandas as pd
 from spillmap.errors import MissingColumnError, PanelShapeError, SpillmapWarning
 from spillmap.gis._validate import format_ids
 
-__all__ = ["TreatmentPanel", "TreatmentReport", "assign_treatment", "TreatmentWarning"]
+__all__ = ["TreatmentPanel", "TreatmentReport", "assign_treatment", "TreatmentWarning", "AlwaysTreatedWarning"]
 
 #: Columns added by :func:`assign_treatment`.
 DID, FIRST_YEAR, EVENT_TIME, EVER_TREATED = "did", "first_year", "event_time", "treated"
@@ -20,6 +20,10 @@ DID, FIRST_YEAR, EVENT_TIME, EVER_TREATED = "did", "first_year", "event_time", "
 
 class TreatmentWarning(SpillmapWarning):
     """Treated units without panel rows, or panel units missing from the layer."""
+
+
+class AlwaysTreatedWarning(SpillmapWarning):
+    """Units treated from the panel's first period (no pre-treatment period) were dropped."""
 
 
 @dataclass(frozen=True)
@@ -36,12 +40,16 @@ class TreatmentReport:
         Number of panel units by first treated year.
     never_treated
         Number of panel units never treated.
+    treated_from_first_year
+        Units first treated in the panel's first period or earlier: no period shows them untreated, so
+        their rows were dropped (as csdid and R's ``did`` drop them).
     """
 
     treated_without_rows: tuple[object, ...]
     not_in_layer: tuple[object, ...]
     treated_by_year: dict[int, int]
     never_treated: int
+    treated_from_first_year: tuple[object, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -49,6 +57,7 @@ class TreatmentReport:
             "not_in_layer": [str(u) for u in self.not_in_layer],
             "treated_by_year": {str(k): v for k, v in self.treated_by_year.items()},
             "never_treated": self.never_treated,
+            "treated_from_first_year": [str(u) for u in self.treated_from_first_year],
         }
 
 
@@ -78,6 +87,10 @@ def assign_treatment(
     layer_ids: Sequence[object] | None = None,
 ) -> TreatmentPanel:
     """Add the DID dummy, event time and treatment group to a long panel.
+
+    Units first treated in the panel's first period or earlier have no pre-treatment period: their
+    rows are dropped with one :class:`AlwaysTreatedWarning` and listed in
+    ``report.treated_from_first_year``.
 
     Parameters
     ----------
@@ -130,6 +143,7 @@ def assign_treatment(
     data[DID] = ((data[time_col] >= data[FIRST_YEAR]).fillna(False)).astype(int)
     data[EVENT_TIME] = (data[time_col] - data[FIRST_YEAR]).astype("Int64")
     data[EVER_TREATED] = data[FIRST_YEAR].notna().astype(int)
+    data, always = _drop_always_treated(data, id_col, time_col)
 
     not_in_layer: tuple[object, ...] = ()
     if layer_ids is not None:
@@ -142,6 +156,7 @@ def assign_treatment(
         not_in_layer=not_in_layer,
         treated_by_year={int(k): int(v) for k, v in counts.items()},
         never_treated=int(per_unit.isna().sum()),
+        treated_from_first_year=always,
     )
     if without_rows:
         warnings.warn(
@@ -156,6 +171,28 @@ def assign_treatment(
             stacklevel=2,
         )
     return TreatmentPanel(data=data, id_col=id_col, time_col=time_col, report=report)
+
+
+def _drop_always_treated(data: pd.DataFrame, id_col: str, time_col: str) -> tuple[pd.DataFrame, tuple[object, ...]]:
+    """Drop units first treated at or before the panel's first period, with one warning naming them."""
+    if data.empty:
+        return data, ()
+    first = data[time_col].min()
+    early = (data[FIRST_YEAR] <= first).fillna(False).to_numpy(bool)
+    if not early.any():
+        return data, ()
+    units = tuple(u.item() if isinstance(u, np.generic) else u for u in pd.unique(data.loc[early, id_col]))
+    warnings.warn(
+        f"{len(units)} unit(s) treated from the first year {_plain(first)}: no pre-treatment period; dropped, "
+        f"as csdid/R did do: {format_ids(list(units), limit=5)}.",
+        AlwaysTreatedWarning,
+        stacklevel=3,
+    )
+    return data.loc[~early].reset_index(drop=True), units
+
+
+def _plain(value: object) -> object:
+    return int(value) if isinstance(value, (float, np.floating)) and float(value).is_integer() else value
 
 
 def _first_years_from_dummy(data: pd.DataFrame, id_col: str, time_col: str, col: str) -> pd.Series:
