@@ -79,6 +79,8 @@ class DIDResult(TableExport):
     r2_within: float
     estimator: str = "twfe"
     vcov: pd.DataFrame | None = field(default=None, repr=False)
+    #: The pyfixest ``Feols`` fit itself, for ``pf.etable([res.fit])`` or ``maketables.ETable``.
+    fit: object | None = field(default=None, repr=False, compare=False)
 
     @property
     def estimate(self) -> float:
@@ -190,6 +192,7 @@ def fit_did(
         n_periods=int(data[time_col].nunique()),
         r2_within=float(getattr(fit, "_r2_within", np.nan)),
         vcov=pd.DataFrame(np.asarray(fit._vcov), index=table.index, columns=table.index),
+        fit=fit,
     )
 
 
@@ -229,7 +232,7 @@ def event_dummies(
 class EventStudyResult(TableExport):
     """Event-study coefficients around treatment, reference period included as 0.
 
-    ``table`` is indexed by event time with estimate, se, ci_low, ci_high;
+    ``table`` is indexed by event time with estimate, se, p_value, ci_low, ci_high (p NaN at the reference);
     the end points bin all earlier / later periods. ``pretrend`` is the joint
     Wald test that all lead coefficients are zero (χ² and F with G − 1
     denominator degrees of freedom, clustered covariance).
@@ -327,9 +330,9 @@ def event_study(
     tidy = _tidy(fit)
     all_names = list(tidy.index)
     vcov = np.asarray(fit._vcov)
-    table = tidy.loc[names, ["estimate", "se", "ci_low", "ci_high"]].copy()
+    table = tidy.loc[names, ["estimate", "se", "p_value", "ci_low", "ci_high"]].copy()
     table.index = pd.Index([times[n] for n in names], name="event_time")
-    table.loc[ref] = [0.0, 0.0, 0.0, 0.0]
+    table.loc[ref] = [0.0, 0.0, np.nan, 0.0, 0.0]
     table = table.sort_index()
     lead_names = [n for n in names if times[n] < 0]
     return EventStudyResult(table=table, estimator=estimator, ref=ref,
@@ -347,9 +350,9 @@ def _saturated(data, y, id_col, time_col, controls, leads, lags, ref, clusters) 
     combos = _iw_weights(fit, ref)
     beta, vcov = np.asarray(fit._beta_hat, dtype=float), np.asarray(fit._vcov, dtype=float)
     rows = {e: _lincomb(r, beta, vcov) for e, r in combos.items() if -leads <= e <= lags}
-    binned = pd.DataFrame.from_dict(rows, orient="index")[["estimate", "se", "ci_low", "ci_high"]]
+    binned = pd.DataFrame.from_dict(rows, orient="index")[["estimate", "se", "p_value", "ci_low", "ci_high"]]
     binned.index = pd.Index(binned.index.astype(int), name="event_time")
-    binned.loc[ref] = [0.0, 0.0, 0.0, 0.0]
+    binned.loc[ref] = [0.0, 0.0, np.nan, 0.0, 0.0]
     binned = binned.sort_index()
     post = [r for e, r in combos.items() if 0 <= e <= lags]
     att = _lincomb(np.mean(post, axis=0), beta, vcov) if post else None

@@ -1,11 +1,18 @@
-"""A fast two-way fixed-effects DID kernel for many treatment dummies on one balanced panel.
+"""A fast two-way fixed-effects DID kernel for many treatment dummies on one panel, balanced or not.
 
 Only the treatment dummy changes between placebo draws, so the outcome and
 controls are two-way demeaned once; each dummy is then demeaned, partialled
 on the controls (Frisch–Waugh–Lovell) and its coefficient and unit-clustered
 standard error follow in O(NT). Many dummies are processed as one matrix.
 The numbers equal pyfixest's ``feols(y ~ d + controls | unit + period,
-vcov={"CRV1": unit})`` (tested to 1e-10).
+vcov={"CRV1": unit})`` (tested to 1e-10, balanced and unbalanced).
+
+An unbalanced panel is held as (T, N) arrays with a mask of the observed
+cells. The two-way projection is exact, not iterated: values are demeaned
+within units, then the within-unit demeaned period dummies ``Z`` (T − 1 of
+them, T·N rows) are partialled out through their (T − 1)² cross-product,
+factored once (Frisch–Waugh–Lovell again). On a balanced panel this is the
+usual subtraction of unit and period means.
 """
 
 from __future__ import annotations
@@ -19,21 +26,53 @@ import scipy.linalg as sla
 
 from spillmap.errors import PanelShapeError
 
-from spillmap.models.panel._fe import demean
-from spillmap.models.panel._panel import panel_arrays
-
 __all__ = ["TwfeKernel"]
 
 
 @dataclass(frozen=True, eq=False)
+class _TwoWay:
+    """Exact two-way (unit + period) demeaning of masked (…, T, N) arrays."""
+
+    mask: np.ndarray  # (T, N) float, 1 where observed
+    count: np.ndarray  # (N,) periods observed per unit
+    z: np.ndarray | None  # (T − 1, T·N) within-unit demeaned period dummies (None when balanced)
+    zz_cho: tuple | None
+
+    @classmethod
+    def build(cls, mask: np.ndarray) -> _TwoWay:
+        m = mask.astype(float)
+        count = m.sum(axis=0)
+        if m.all():
+            return cls(m, count, None, None)
+        t, n = m.shape
+        # period dummy s within units: (1[t = s] − m[s, n] / count_n) · m[t, n]; the last period is left out
+        eye = np.eye(t)[:-1, :, None]  # (T − 1, T, 1)
+        z = (eye - (m[:-1, None, :] / count[None, None, :])) * m[None, :, :]
+        z = z.reshape(t - 1, t * n)
+        return cls(m, count, z, sla.cho_factor(z @ z.T))
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        """Two-way demeaned ``values`` (…, T, N); unobserved cells stay 0."""
+        a = np.asarray(values, dtype=float) * self.mask
+        a = (a - a.sum(axis=-2, keepdims=True) / self.count) * self.mask  # within units
+        if self.z is None:  # balanced: subtract period means of the unit-demeaned values
+            return a - a.mean(axis=-1, keepdims=True)
+        t, n = self.mask.shape
+        lead = a.shape[:-2]
+        flat = a.reshape(-1, t * n).T  # (T·N, m)
+        flat = flat - self.z.T @ sla.cho_solve(self.zz_cho, self.z @ flat)
+        return flat.T.reshape(*lead, t, n)
+
+
+@dataclass(frozen=True, eq=False)
 class TwfeKernel:
-    """Demeaned outcome and controls of a balanced panel, ready for many dummies.
+    """Demeaned outcome and controls of a panel (balanced or not), ready for many dummies.
 
     Build with :meth:`from_frame`; :meth:`fit` takes dummies shaped
     (draws, T, N) and returns coefficients, clustered standard errors and t.
     """
 
-    y: np.ndarray  # (T, N) outcome residualised on fixed effects and controls
+    y: np.ndarray  # (T, N) outcome residualised on fixed effects and controls (0 where unobserved)
     x: np.ndarray  # (T·N, k) demeaned controls
     xtx_cho: tuple | None
     n_obs: int
@@ -41,27 +80,40 @@ class TwfeKernel:
     k_params: int
     ids: np.ndarray
     periods: np.ndarray
+    within: _TwoWay | None = None
 
     @classmethod
     def from_frame(
         cls, data: pd.DataFrame, y: str, *, id_col: str, time_col: str, controls: Sequence[str] = ()
     ) -> TwfeKernel:
-        """Prepare the kernel (balanced panel required; clusters are units)."""
+        """Prepare the kernel (clusters are units; rows missing from the panel are left out)."""
         ids = pd.unique(data[id_col])
-        panel = panel_arrays(data, id_col=id_col, time_col=time_col, y=y, x=list(controls), ids=ids)
-        x = demean(panel.x, "twoways").reshape(panel.t * panel.n, -1)
-        yd = demean(panel.y, "twoways").ravel()
+        periods = np.sort(pd.unique(data[time_col]))
+        col = pd.Index(ids).get_indexer(data[id_col])
+        row = np.searchsorted(periods, data[time_col].to_numpy())
+        if pd.Series(row * len(ids) + col).duplicated().any():
+            raise PanelShapeError("The panel has repeated (unit, period) rows; keep one row per unit and period.")
+        t, n = len(periods), len(ids)
+        mask = np.zeros((t, n), dtype=bool)
+        mask[row, col] = True
+        values = np.zeros((1 + len(controls), t, n))
+        for j, name in enumerate([y, *controls]):
+            values[j, row, col] = data[name].to_numpy(dtype=float)
+        within = _TwoWay.build(mask)
+        demeaned = within(values)
+        yd = demeaned[0].ravel()
+        x = np.moveaxis(demeaned[1:], 0, -1).reshape(t * n, -1)
         cho = None
         if x.shape[1]:
             cho = sla.cho_factor(x.T @ x)
             yd = yd - x @ sla.cho_solve(cho, x.T @ yd)
-        t, n = panel.t, panel.n
+        n_obs = int(mask.sum())
         # as pyfixest CRV1: k counts the coefficients and the T period effects; the unit effects,
         # nested in the unit clusters, are not counted
         k_params = 1 + x.shape[1] + t
         return cls(
-            y=yd.reshape(t, n), x=x, xtx_cho=cho, n_obs=t * n, n_clusters=n, k_params=k_params,
-            ids=np.asarray(panel.ids), periods=np.asarray(panel.periods),
+            y=yd.reshape(t, n), x=x, xtx_cho=cho, n_obs=n_obs, n_clusters=n, k_params=k_params,
+            ids=np.asarray(ids), periods=np.asarray(periods), within=within,
         )
 
     def dummies(self, first_years: np.ndarray) -> np.ndarray:
@@ -75,9 +127,7 @@ class TwfeKernel:
         draws, t, n = d.shape
         if (t, n) != self.y.shape:
             raise PanelShapeError(f"Dummies of shape {(t, n)} do not match the panel's {self.y.shape}.")
-        r = d - d.mean(axis=1, keepdims=True)
-        r = r - r.mean(axis=2, keepdims=True)
-        r = r.reshape(draws, t * n).T  # (TN, draws)
+        r = self.within(d).reshape(draws, t * n).T  # (TN, draws); unobserved cells are 0
         if self.xtx_cho is not None:
             r = r - self.x @ sla.cho_solve(self.xtx_cho, self.x.T @ r)
         rr = np.einsum("ij,ij->j", r, r)

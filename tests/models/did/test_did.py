@@ -3,7 +3,8 @@
 Cases: assign_treatment from first years (ids by value or text) and from an
 absorbing 0/1 column (a column that switches off is refused, naming units);
 reports of treated units without rows and panel units missing from the
-layer; non-integer periods refused. TWFE recovers a homogeneous ATT within
+layer; units treated from the panel's first period dropped with one warning
+(count, first five ids) and listed in the report; non-integer periods refused. TWFE recovers a homogeneous ATT within
 3 standard errors; the placebo kernel equals pyfixest's coefficient and
 clustered standard error to 1e-10 with and without controls; the event study
 has leads near zero and a pre-trend test that does not reject under parallel
@@ -24,7 +25,7 @@ import pytest
 
 from spillmap.errors import MissingColumnError, PanelShapeError
 from spillmap.models import assign_treatment, compare_estimators, event_study, fit_did
-from spillmap.models.did._treatment import TreatmentWarning
+from spillmap.models.did._treatment import AlwaysTreatedWarning, TreatmentWarning
 from spillmap.models.did._twfe_kernel import TwfeKernel
 
 from ..did_data import staggered_panel
@@ -88,9 +89,13 @@ def test_twfe_recovers_homogeneous_att(homogeneous):
     assert "| did |" in res.to_markdown() and "tabular" in res.to_latex()
 
 
+@pytest.mark.parametrize("unbalanced", [False, True])
 @pytest.mark.parametrize("controls", [(), ("x1",), ("x1", "x2")])
-def test_kernel_equals_pyfixest(homogeneous, controls):
+def test_kernel_equals_pyfixest(homogeneous, controls, unbalanced):
+    """The placebo kernel is pyfixest's TWFE DID, on a balanced panel and on one missing 7 % of its rows."""
     data, first = homogeneous
+    if unbalanced:
+        data = data[np.random.default_rng(3).random(len(data)) > 0.07]
     kernel = TwfeKernel.from_frame(data, "y", controls=controls, **KW)
     fy = np.array([first.get(u, np.nan) for u in kernel.ids], dtype=float)
     rng = np.random.default_rng(0)
@@ -103,7 +108,9 @@ def test_kernel_equals_pyfixest(homogeneous, controls):
         rhs = " + ".join(["d", *controls])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fit = pf.feols(f"y ~ {rhs} | unit + year", data=frame, vcov={"CRV1": "unit"})
+            # pyfixest demeans an unbalanced panel by alternating projections to fixef_tol (default 1e-8,
+            # ~2e-10 off here); at 1e-14 it converges to the exact projection the kernel computes
+            fit = pf.feols(f"y ~ {rhs} | unit + year", data=frame, vcov={"CRV1": "unit"}, fixef_tol=1e-14)
         assert beta[k] == pytest.approx(fit.coef()["d"], rel=1e-10)
         assert se[k] == pytest.approx(fit.se()["d"], rel=1e-10)
         assert t[k] == pytest.approx(fit.tstat()["d"], rel=1e-10)
@@ -114,7 +121,8 @@ def test_event_study_parallel_trends(homogeneous):
     es = event_study(data, "y", controls=["x1", "x2"], leads=4, lags=4, **KW)
     table = es.table
     assert list(table.index) == [-4, -3, -2, -1, 0, 1, 2, 3, 4]
-    assert table.loc[-1].tolist() == [0.0, 0.0, 0.0, 0.0]
+    assert table.loc[-1, ["estimate", "se", "ci_low", "ci_high"]].tolist() == [0.0, 0.0, 0.0, 0.0]
+    assert np.isnan(table.loc[-1, "p_value"])  # no test at the reference period
     leads = table.loc[[-4, -3, -2]]
     assert (leads["ci_low"] < 0).all() and (leads["ci_high"] > 0).all()
     assert es.pretrend["df"] == 3 and es.pretrend["p_value"] > 0.01
@@ -194,3 +202,23 @@ def test_did2s_equals_exact_two_stage_and_pyfixest(homogeneous):
                        treatment="did", cluster="unit")
     assert att["estimate"] == pytest.approx(ref.coef()["did"], rel=1e-5)  # lsqr atol 1e-6 in pyfixest's form
     assert att["se"] == pytest.approx(ref.se()["did"], rel=1e-5)
+
+
+def test_units_treated_from_first_period_dropped():
+    frame, first = staggered_panel(n=40, seed=2)
+    first = first.copy()
+    early = list(first.index[:7])
+    first[early[:4]] = 2010  # the panel's first year
+    first[early[4:]] = 2005  # before the panel
+    before = frame.copy()
+    with pytest.warns(AlwaysTreatedWarning) as record:
+        treated = assign_treatment(frame, first_year=first, **KW)
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert message.startswith("7 unit(s) treated from the first year 2010: no pre-treatment period; dropped, as csdid/R did do")
+    assert "and 2 more" in message
+    assert sorted(treated.report.treated_from_first_year) == sorted(early)
+    assert treated.report.to_dict()["treated_from_first_year"] == [str(u) for u in treated.report.treated_from_first_year]
+    assert not treated.data["unit"].isin(early).any()
+    assert 2005 not in treated.report.treated_by_year and 2010 not in treated.report.treated_by_year
+    pd.testing.assert_frame_equal(frame, before)
