@@ -191,6 +191,29 @@ PlaceboOpt = Annotated[int, typer.Option(help="Placebo draws (0: none).")]
 # ---- output and execution
 OutOpt = Annotated[Path, out_option()]
 HeadlineJsonOpt = Annotated[bool, json_option("Print the headline estimates as JSON.")]
+TablesOpt = Annotated[str, typer.Option(
+    "--tables", help="Publication tables in tables/ (columns = specifications, stars, SE in parentheses): "
+                     "comma-separated md, tex, docx, html; 'none' for none.")]
+TABLE_FORMATS = ("md", "tex", "docx", "html")
+
+
+class CsControl(str, Enum):
+    never = "never"
+    notyet = "notyet"
+
+
+def paper_formats(text: str) -> tuple[str, ...]:
+    """``--tables`` as a tuple of formats; one error naming a wrong one."""
+    from spillmap.errors import SpillmapError
+
+    wanted = [t.strip().lower().lstrip(".") for t in text.split(",") if t.strip()]
+    if wanted in (["none"], []):
+        return ()
+    bad = [t for t in wanted if t not in TABLE_FORMATS]
+    if bad:
+        raise SpillmapError(f"--tables {text!r}: {', '.join(bad)} is not a table format; give a comma-separated "
+                            f"list of {', '.join(TABLE_FORMATS)}, or 'none'.")
+    return tuple(dict.fromkeys(wanted))
 WorkersOpt = Annotated[Optional[int], typer.Option(
     help="Dask threads of an in-process cluster (default 2; 0: run in this process).")]
 SchedulerOpt = Annotated[Optional[str], typer.Option(help="Address of a running Dask scheduler.")]

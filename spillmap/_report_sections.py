@@ -36,7 +36,7 @@ __all__ = ["Exhibit", "Section", "build_sections", "config_table", "summary_sent
 #: Row label of the DID dummy in every table.
 DID_LABEL = "DID (treated × post)"
 _ESTIMATORS = {"twfe": "TWFE", "did2s": "did2s (Gardner)", "saturated": "Sun & Abraham",
-               "sun_abraham": "Sun & Abraham"}
+               "sun_abraham": "Sun & Abraham", "callaway_santanna": "Callaway & Sant'Anna"}
 _BACON = {"treated_vs_never": "Treated vs never treated", "earlier_vs_later": "Earlier vs later treated",
           "later_vs_earlier": "Later vs earlier treated"}
 #: Map column → (title, what the map shows, main weights); the band maps add "when only neighbours in one band count".
@@ -310,6 +310,11 @@ def _robust_section(did: Mapping[str, Any], baseline: Mapping[str, Any], out: _O
         "did/event_study_robust.png", "Event studies by TWFE, did2s (Gardner) and Sun & Abraham (saturated)",
         "Where the three estimators agree, the TWFE event study is not distorted by effects that differ across "
         "treatment batches; bars are 95 % confidence intervals.")
+    exhibits += out.figure(
+        "did/cs_dynamic.png", "Callaway & Sant'Anna: average effect by years since treatment",
+        "Group-time ATTs aggregated by event time (each batch compared with never-treated units, or with units "
+        "not yet treated when none is never treated); before 0 they are placebo effects; bars are 95 % "
+        "pointwise intervals.")
     bacon = did.get("bacon")
     if bacon:
         kinds = {r["kind"]: r for r in bacon.get("by_kind", [])}

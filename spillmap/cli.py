@@ -22,6 +22,7 @@ from spillmap._cli_common import (
     BandOpt,
     ControlsOpt,
     CrsOpt,
+    CsControl,
     EncodingOpt,
     FirstYearOpt,
     HeadlineJsonOpt,
@@ -39,6 +40,7 @@ from spillmap._cli_common import (
     PilotsOpt,
     PlaceboOpt,
     SchedulerOpt,
+    TablesOpt,
     TimeOpt,
     TreatedOpt,
     WorkersOpt,
@@ -48,6 +50,7 @@ from spillmap._cli_common import (
     _escape,
     _flush_pending,
     _progress,
+    paper_formats,
     _reported,
     _split,
     id_option,
@@ -74,6 +77,12 @@ class WeightsKind(str, Enum):
     knn = "knn"
     queen = "queen"
     rook = "rook"
+    economic = "economic"
+    nested = "nested"
+
+
+#: Kinds whose values come from a panel column's pre-period mean per unit.
+_ECONOMIC = ("economic", "nested")
 
 
 class Islands(str, Enum):
@@ -106,6 +115,19 @@ def _load_layer(layer, id_col, layer_name, encoding, crs, name_col):  # noqa: AN
 WEIGHTS_OPTIONS = {"layer": "--layer-name", "id": "--id", "encoding": "--encoding", "crs": "--crs", "points": "--points"}
 SWEEP_OPTIONS = {"layer": "--layer-name", "id": "--layer-id", "encoding": "--encoding", "crs": "--crs", "points": None}
 
+# ---- weights choices shared by `weights` and `sdid` (one help text each)
+KindOpt = Annotated[Optional[WeightsKind], typer.Option(
+    help="Weights type (default inverse). economic: 1/|x_i - x_j| of each unit's pre-period mean of "
+         "--econ-column; nested: that times km^-alpha, pairs within --cutoff.")]
+RingOpt = Annotated[Optional[tuple[float, float]], typer.Option(
+    help="Distance ring INNER OUTER in km, (INNER, OUTER]; implies --kind ring.")]
+BinaryOpt = Annotated[bool, typer.Option("--binary", help="Ring weights 1 instead of inverse distance.")]
+KOpt = Annotated[int, typer.Option(help="Neighbours for --kind knn.")]
+EconColumnOpt = Annotated[Optional[str], typer.Option(
+    "--econ-column", help="Panel column whose pre-period mean per unit sets the economic distance "
+                          "(--kind economic or nested).")]
+LayerIdOpt = Annotated[Optional[str], typer.Option(help="Id column of --layer (default: --id).")]
+
 
 def _check_distances(cutoff: float | None, ring: tuple[float, float] | None) -> None:
     """--cutoff > 0 km; --ring INNER OUTER with 0 ≤ INNER < OUTER (km)."""
@@ -131,15 +153,21 @@ def weights(
         typer.Option(help="Point layer of city seats joined to the units by id (instead of centroids)."),
     ] = None,
     points_id: Annotated[Optional[str], typer.Option(help="Id column of --points (default: --id).")] = None,
-    kind: Annotated[WeightsKind, typer.Option(help="Weights type.")] = WeightsKind.inverse,
-    ring: Annotated[
-        Optional[tuple[float, float]],
-        typer.Option(help="Distance ring INNER OUTER in km, (INNER, OUTER]; implies --kind ring."),
-    ] = None,
-    cutoff: Annotated[Optional[float], typer.Option(help="Cutoff in km for inverse distance.")] = None,
+    kind: KindOpt = None,
+    ring: RingOpt = None,
+    cutoff: Annotated[Optional[float], typer.Option(help="Cutoff in km for inverse distance and --kind nested.")] = None,
     alpha: AlphaOpt = 1.0,
-    binary: Annotated[bool, typer.Option("--binary", help="Ring weights 1 instead of inverse distance.")] = False,
-    k: Annotated[int, typer.Option(help="Neighbours for --kind knn.")] = 5,
+    binary: BinaryOpt = False,
+    k: KOpt = 5,
+    econ_panel: Annotated[Optional[Path], typer.Option(
+        "--econ-panel", help="Long panel (CSV, Parquet, Stata .dta) holding --econ-column for --kind economic or "
+                             "nested, keyed by --id and --time.")] = None,
+    econ_column: EconColumnOpt = None,
+    time_col: TimeOpt = None,
+    pre_until: Annotated[Optional[int], typer.Option(
+        "--pre-until", help="Economic distance from the periods before this year (default: the first year of "
+                            "--pilots, the shipped Broadband China list if not given).")] = None,
+    pilots: PilotsOpt = None,
     method: MethodOpt = Method.geodesic,
     islands: Annotated[Islands, typer.Option(help="Units without neighbours: error, keep (zero rows), drop.")] = Islands.keep,
     out: Annotated[Optional[Path], out_option(
@@ -151,50 +179,26 @@ def weights(
 ) -> None:
     """Build spatial weights for a layer and print n, neighbours, distances and islands."""
     with _reported():
-        from spillmap import gis
         from spillmap import weights as sw
 
-        from spillmap.errors import IslandWarning, WeightsError
+        from spillmap.errors import IslandWarning
 
         # the summary names the islands; no need to warn about them as well
         warnings.simplefilter("ignore", IslandWarning)
-        _check_distances(cutoff, ring)
-        frame, id_col, name_col = _load_layer(layer, id_col, layer_name, encoding, crs, name_col)
-        chosen = WeightsKind.ring if ring is not None else kind
-        if chosen in (WeightsKind.queen, WeightsKind.rook):
-            graph = sw.build_contiguity(
-                frame, id_col, rook=chosen is WeightsKind.rook, islands=islands.value, name_col=name_col
-            )
-            dist = None
-            description = f"{chosen.value} contiguity"
-        else:
-            need = ring[1] if ring is not None else cutoff
-            located = frame
-            if points is not None:
-                import pyogrio
+        chosen = _checked_kind(kind, ring, cutoff, econ_column, econ_panel=econ_panel, panel_given=True)
+        if econ_panel is None and (time_col or pre_until is not None or pilots is not None):
+            from spillmap.errors import WeightsError
 
-                seats = pyogrio.read_dataframe(points)
-                located = gis.representative_points(frame, id_col, points=seats, points_id_col=points_id)
-                if name_col:
-                    located[name_col] = frame[name_col].to_numpy()
-            dist = gis.pairwise_distances(
-                located, id_col, method=method.value, max_km=need if chosen is not WeightsKind.knn else None,
-                name_col=name_col,
-            )
-            if chosen is WeightsKind.ring:
-                if ring is None:
-                    raise WeightsError("--kind ring needs --ring INNER OUTER (km), e.g. --ring 150 300.")
-                graph = sw.build_ring(dist, ring[0], ring[1], weight="binary" if binary else "inverse",
-                                      alpha=alpha, islands=islands.value)
-                description = f"{ring[0]:g}–{ring[1]:g} km ring ({'binary' if binary else f'km^-{alpha:g}'})"
-            elif chosen is WeightsKind.knn:
-                graph = sw.build_knn(dist, k)
-                description = f"{k} nearest neighbours"
-            else:
-                graph = sw.build_inverse_distance(dist, alpha=alpha, cutoff_km=cutoff, islands=islands.value)
-                description = f"inverse distance km^-{alpha:g}" + (f" within {cutoff:g} km" if cutoff else "")
-        if dist is not None:  # contiguity measures no distance
-            description += f", {method.value} distances"
+            raise WeightsError("--time, --pre-until and --pilots choose the economic distance's periods; give them "
+                               "with --kind economic or nested and --econ-panel FILE --econ-column COL.")
+        frame, id_col, name_col = _load_layer(layer, id_col, layer_name, encoding, crs, name_col)
+        means = None
+        if chosen.value in _ECONOMIC:
+            means = _economic_means(econ_panel, econ_column, id_col, time_col, pre_until, pilots)
+        graph, dist, description = _layer_weights(
+            frame, id_col, name_col, kind=chosen, ring=ring, cutoff=cutoff, alpha=alpha, binary=binary, k=k,
+            method=method, islands=islands, points=points, points_id=points_id, means=means, column=econ_column,
+            source=f"'{econ_panel}'")
         summary = sw.summarize_weights(graph, dist, description=description)
         if out is not None:
             sw.write_weights(
@@ -205,6 +209,100 @@ def weights(
             typer.echo(_dumps(summary.to_dict()))
         else:
             _print_summary(summary, out)
+
+
+def _checked_kind(kind: WeightsKind | None, ring: tuple[float, float] | None, cutoff: float | None,
+                  column: str | None, *, econ_panel: Path | None = None, panel_given: bool) -> WeightsKind:
+    """The weights kind --kind/--ring ask for, with the options it needs and none it ignores (one message)."""
+    from spillmap.errors import WeightsError
+
+    _check_distances(cutoff, ring)
+    if ring is not None and kind not in (None, WeightsKind.ring):
+        raise WeightsError(f"--ring makes ring weights; drop --kind {kind.value} or --ring.")
+    chosen = WeightsKind.ring if ring is not None else (kind or WeightsKind.inverse)
+    if chosen is WeightsKind.ring and ring is None:
+        raise WeightsError("--kind ring needs --ring INNER OUTER (km), e.g. --ring 150 300.")
+    if chosen.value in _ECONOMIC:
+        need = "--econ-column COL" if panel_given is False else "--econ-panel FILE and --econ-column COL"
+        if column is None or (panel_given and econ_panel is None):
+            raise WeightsError(f"--kind {chosen.value} needs {need}: the panel column whose pre-period mean per "
+                               "unit sets the economic distance, e.g. --econ-column gdp.")
+        if chosen is WeightsKind.economic and cutoff is not None:
+            raise WeightsError("--kind economic links every pair of units; --cutoff is for --kind nested "
+                               "(economic times inverse distance within the cutoff) or inverse.")
+    elif column is not None or econ_panel is not None:
+        given = "--econ-column" if column is not None else "--econ-panel"
+        raise WeightsError(f"{given} is for --kind economic or nested, not --kind {chosen.value}; drop it or "
+                           "choose one of those kinds.")
+    return chosen
+
+
+def _economic_means(panel: Path, column: str, id_col: str, time_col: str | None, pre_until: int | None,
+                    pilots: Path | None):  # noqa: ANN202 - pandas.Series
+    """Each unit's mean of ``column`` in ``panel`` before --pre-until (default: the pilots' first year)."""
+    from spillmap._tables import read_table
+    from spillmap.errors import MissingColumnError, PilotTableError, SpillmapError
+    from spillmap.policy import _no_column
+    from spillmap.run import pre_period_means
+
+    data = read_table(panel, text_columns=(id_col,))
+    time_col = time_col or "year"
+    for col, key in ((id_col, "--id"), (time_col, "--time"), (column, "--econ-column")):
+        if col not in data.columns:
+            raise MissingColumnError(_no_column(f"'{panel}'", col, key, data.columns))
+    before = pre_until
+    if before is None:
+        from spillmap import gis
+
+        try:
+            before = int(gis.read_pilots(pilots)["batch_year"].min())
+        except (PilotTableError, MissingColumnError) as err:
+            raise SpillmapError(f"{err} Or give the economic distance's last year with --pre-until YEAR.") from None
+    return pre_period_means(data, column, id_col=id_col, time_col=time_col, before=before,
+                            at=f"--econ-column {column}", source=f"'{panel}'")
+
+
+def _layer_weights(frame, id_col: str, name_col: str | None, *, kind: WeightsKind,  # noqa: ANN001, ANN202
+                   ring: tuple[float, float] | None, cutoff: float | None, alpha: float, binary: bool, k: int,
+                   method: Method, islands: Islands, points: Path | None = None, points_id: str | None = None,
+                   means=None, column: str | None = None, source: str = "the panel"):  # noqa: ANN001
+    """(graph, distances or None, description) of ``kind`` on the layer ``frame``: the one builder of
+    ``spillmap weights`` and ``spillmap sdid`` (``means``: pre-period means by text id for economic/nested)."""
+    from spillmap import gis
+    from spillmap import weights as sw
+
+    if kind in (WeightsKind.queen, WeightsKind.rook):
+        graph = sw.build_contiguity(frame, id_col, rook=kind is WeightsKind.rook, islands=islands.value,
+                                    name_col=name_col)
+        return graph, None, f"{kind.value} contiguity"  # contiguity measures no distance
+    located = frame
+    if points is not None:
+        import pyogrio
+
+        seats = pyogrio.read_dataframe(points)
+        located = gis.representative_points(frame, id_col, points=seats, points_id_col=points_id)
+        if name_col:
+            located[name_col] = frame[name_col].to_numpy()
+    reach = {WeightsKind.ring: ring[1] if ring else None, WeightsKind.knn: None, WeightsKind.economic: None}
+    dist = gis.pairwise_distances(located, id_col, method=method.value, max_km=reach.get(kind, cutoff),
+                                  name_col=name_col)
+    if kind is WeightsKind.ring:
+        graph = sw.build_ring(dist, ring[0], ring[1], weight="binary" if binary else "inverse",
+                              alpha=alpha, islands=islands.value)
+        description = f"{ring[0]:g}–{ring[1]:g} km ring ({'binary' if binary else f'km^-{alpha:g}'})"
+    elif kind is WeightsKind.knn:
+        graph = sw.build_knn(dist, k)
+        description = f"{k} nearest neighbours"
+    elif kind.value in _ECONOMIC:
+        from spillmap.run import economic_weights
+
+        graph, description = economic_weights(sw, dist, means, kind=kind.value, column=column, alpha=alpha,
+                                              cutoff_km=cutoff, islands=islands.value, at=f"--kind {kind.value}",
+                                              source=source)
+    else:
+        graph = sw.build_inverse_distance(dist, alpha=alpha, cutoff_km=cutoff, islands=islands.value)
+        description = f"inverse distance km^-{alpha:g}" + (f" within {cutoff:g} km" if cutoff else "")
+    return graph, dist, description + f", {method.value} distances"
 
 
 def _geoda_layer_name(layer: Path | None, layer_name: str | None) -> str:
@@ -256,11 +354,14 @@ def fit(
     weights_file: Annotated[
         Path, typer.Option("--weights", "-w", help="Weights: .gal, .gwt, .npz, or a square CSV with ids as header.")
     ],
-    formula: Annotated[str, typer.Option(help="'y ~ x1 + x2' (fixed effects via --fe).")],
+    formula: Annotated[str, typer.Option(
+        help="'y ~ x1 + np.log(x2) + C(region) + x1:x3 | id + year' (formulaic terms; fixed effects after '|' "
+             "or via --fe).")],
     id_col: Annotated[str, id_option("Unit id column (must match the weights' ids).")],
     time_col: Annotated[str, time_option()],
     model: Annotated[ModelKind, typer.Option(help="sar, sem, sdm, sdem or slx.")] = ModelKind.sdm,
-    fe: Annotated[FixedEffectsKind, typer.Option(help="unit, time or twoways fixed effects.")] = FixedEffectsKind.twoways,
+    fe: Annotated[Optional[FixedEffectsKind], typer.Option(
+        help="unit, time or twoways fixed effects (default: the formula's '| …' part, else twoways).")] = None,
     lee_yu: Annotated[
         Optional[bool],
         typer.Option("--lee-yu/--no-lee-yu", help="Lee–Yu transformation (default: on for twoways)."),
@@ -291,7 +392,7 @@ def fit(
         graph = read_weights(weights_file, ids=list(dict.fromkeys(data[id_col].tolist())), ids_from="the panel")
         result = fit_spatial_panel(
             data, formula, id_col=id_col, time_col=time_col, weights=graph,
-            model=model.value, fe=fe.value, lee_yu=lee_yu, bias_correction=bias_correction,
+            model=model.value, fe=None if fe is None else fe.value, lee_yu=lee_yu, bias_correction=bias_correction,
             durbin="all" if durbin == "all" else [d.strip() for d in durbin.split(",") if d.strip()],
             engine=engine, row_standardize=not no_standardize, vce=vce.value,  # type: ignore[arg-type]
         )
@@ -313,24 +414,26 @@ def fit(
 
 
 def _checked_fit_panel(data, panel: Path, formula: str, id_col: str, time_col: str):  # noqa: ANN001, ANN202
-    """The panel's columns named by --id, --time and the formula, checked as the DID commands check theirs."""
-    import re
+    """The panel's columns named by --id, --time and the formula, checked as the DID commands check theirs.
 
-    from spillmap.errors import MissingColumnError, SpillmapError
+    The formula is read by formulaic (``np.log(y) ~ x1 + C(region) + x1:x2 | id + year``); a formula of bare
+    names has its columns checked here as the DID commands check theirs, any other leaves the values to the
+    model, which names the term."""
+    from spillmap.errors import MissingColumnError
+    from spillmap.models.panel import parse_panel_formula
     from spillmap.policy import _no_column, check_panel
 
-    lhs, sep, rhs = formula.partition("~")
-    if not sep or not lhs.strip():
-        raise SpillmapError(f"--formula {formula!r} must read 'y ~ x1 + x2'.")
-    y = lhs.strip()
-    xs = [t for t in (v.strip() for v in re.split(r"[+]", rhs)) if t and t not in ("1", "0", "-1")]
-    names = {id_col: "--id", time_col: "--time", y: "--formula", **{x: "--formula" for x in xs if x != y}}
+    spec = parse_panel_formula(formula, id_col=id_col, time_col=time_col)
+    cols = spec.columns_in(data.columns)
+    names = {id_col: "--id", time_col: "--time", **{c: "--formula" for c in cols}}
     for col, key in names.items():
-        if col not in data.columns and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", col):
+        if col not in data.columns:
             raise MissingColumnError(_no_column(f"'{panel}'", col, key, data.columns))
-    plain = [x for x in xs if x in data.columns]
-    if y not in data.columns:
-        return data
+    if not spec.reads_bare(data.columns):  # the outcome and the panel's shape here, the terms in the model
+        return check_panel(data, f"'{panel}'", y=cols[0], id_col=id_col, time_col=time_col, controls=(),
+                           names=names, balanced=True, balance_fix="spillmap did accepts an unbalanced panel")
+    y, xs = spec.bare
+    plain = [x for x in xs if x in data.columns and x != y]
     return check_panel(data, f"'{panel}'", y=y, id_col=id_col, time_col=time_col, controls=plain, names=names,
                        balanced=True, balance_fix="spillmap did accepts an unbalanced panel")
 
@@ -473,6 +576,10 @@ def did(
         help="PSM caliper (kernel bandwidth) in propensity-score units.")] = 0.05,
     psm_pooled: Annotated[bool, typer.Option(
         "--psm-pooled/--psm-by-year", help="One matching for all units, or one per treatment year.")] = True,
+    cs_control_group: Annotated[CsControl, typer.Option(
+        help="Callaway–Sant'Anna controls: never (never-treated units) or notyet (also units not yet treated).")
+    ] = CsControl.never,
+    tables: TablesOpt = "md,tex,docx,html",
     out: OutOpt = Path("out/did"),
     as_json: HeadlineJsonOpt = False,
 ) -> None:
@@ -484,6 +591,7 @@ def did(
 
         check_ref_period(ref_period, leads)  # before the panel is read: one error in a moment
         psm_covs = _psm_options(psm, psm_method, psm_caliper)
+        formats = paper_formats(tables)
         inputs = _inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed,
                          sample=(exclude_units, exclude_if, years, drop_batch),
                          pilots_keys=(pilots_id, pilots_year), as_json=as_json)
@@ -494,6 +602,7 @@ def did(
                 groups=group or (),
                 mediators=mediator or (), moderator=moderator, moderate=moderate, boot=boot, progress=progress,
                 psm=psm_covs, psm_method=psm_method, psm_caliper=psm_caliper, psm_pooled=psm_pooled,
+                paper_formats=formats, cs_control_group=cs_control_group.value,
             )
         if not as_json:
             b = headline["baseline"]
@@ -532,9 +641,23 @@ def sdid(
     controls: ControlsOpt = None, pilots: PilotsOpt = None, treated_col: TreatedOpt = None,
     first_year_col: FirstYearOpt = None,
     weights_file: Annotated[
-        Optional[Path], typer.Option("--weights", "-w", help="Weights file; default: inverse distance on the shipped layer.")
+        Optional[Path], typer.Option("--weights", "-w", help=(
+            "Weights file; default: built on --layer (the shipped layer if not given) as --kind says."))
     ] = None,
-    cutoff: Annotated[Optional[float], typer.Option(help="Cutoff (km) of the default inverse-distance weights.")] = None,
+    layer: LayerOpt = None,
+    layer_id: LayerIdOpt = None,
+    layer_name: LayerNameOpt = None,
+    encoding: EncodingOpt = None,
+    crs: CrsOpt = None,
+    kind: KindOpt = None,
+    ring: RingOpt = None,
+    cutoff: Annotated[Optional[float], typer.Option(
+        help="Cutoff (km) of the inverse-distance (default) or nested weights built on the layer.")] = None,
+    alpha: AlphaOpt = 1.0,
+    binary: BinaryOpt = False,
+    k: KOpt = 5,
+    econ_column: EconColumnOpt = None,
+    method: MethodOpt = Method.geodesic,
     effects: Annotated[int, typer.Option(help="Simulation draws for the effects.")] = 1000,
     event_study: Annotated[bool, typer.Option("--event-study/--no-event-study", help="Spatial event study.")] = True,
     placebo: Annotated[int, typer.Option(help="SDM-DID placebo draws (0: none).")] = 0,
@@ -549,6 +672,7 @@ def sdid(
         help="Seed of the effect simulations, the placebo draws and the synthetic demo panel.")] = 0,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
+    tables: TablesOpt = "md,tex,docx,html",
     out: OutOpt = Path("out/sdid"),
     as_json: HeadlineJsonOpt = False,
 ) -> None:
@@ -557,20 +681,33 @@ def sdid(
         _check_scheduler(scheduler)
         from spillmap.policy import run_sdid
 
+        if weights_file is not None:
+            given = [opt for opt, value in (("--layer", layer), ("--kind", kind), ("--ring", ring),
+                                            ("--cutoff", cutoff), ("--econ-column", econ_column)) if value is not None]
+            if given:
+                from spillmap.errors import WeightsError
+
+                raise WeightsError(f"--weights {weights_file} gives the weights; {', '.join(given)} would build "
+                                   "others on a layer. Drop one of them.")
+        else:
+            chosen = _checked_kind(kind, ring, cutoff, econ_column, panel_given=False)
         inputs = _spatial_inputs(panel, y, id_col, time_col, controls, pilots, treated_col, first_year_col, seed,
                                  balance=balance, sample=(exclude_units, exclude_if, years, drop_batch),
                                  pilots_keys=(pilots_id, pilots_year), as_json=as_json)
-        graph = None
         if weights_file is not None:
             from spillmap.weights import read_weights
 
             graph = read_weights(weights_file, ids=list(dict.fromkeys(inputs.data[inputs.id_col].tolist())),
                                  ids_from="the panel")
+        else:
+            graph = _panel_weights(inputs, layer, layer_id, layer_name, encoding, crs, kind=chosen, ring=ring,
+                                   cutoff=cutoff, alpha=alpha, binary=binary, k=k, method=method,
+                                   column=econ_column)
         with _progress(not as_json) as progress:
             written, headline, _ = run_sdid(
                 inputs, out, weights=graph, cutoff_km=cutoff, draws=effects, seed=seed, event_study=event_study,
                 placebo_draws=placebo, workers=workers, scheduler=scheduler, progress=progress, vce=vce.value,
-                model=model.value, fe=fe.value,
+                model=model.value, fe=fe.value, paper_formats=paper_formats(tables),
             )
         if not as_json:
             eff = headline["sdm_did"]["did_effects"]
@@ -579,6 +716,34 @@ def sdid(
                 + "; ".join(f"{k} {v['estimate']:.4f} [{v['ci_low']:.4f}, {v['ci_high']:.4f}]" for k, v in eff.items())
             )
         _report_written("spillmap sdid", written, headline, as_json, out)
+
+
+def _panel_weights(inputs, layer: Path | None, layer_id: str | None, layer_name: str | None,  # noqa: ANN001, ANN202
+                   encoding: str | None, crs: str | None, *, kind: WeightsKind, column: str | None, **options):
+    """The weights ``sdid`` builds on the panel's units of --layer (default: the shipped layer), as ``weights``
+    builds them; economic distance from the panel's means before the first treated year."""
+    from spillmap import gis
+    from spillmap.errors import IslandWarning
+    from spillmap.sweep import checked_panel_layer
+
+    if layer is None:
+        frame = inputs.layer if inputs.layer is not None else gis.read_china_layer()
+        layer_id, name_col = gis.CHINA_ID, gis.CHINA_NAME
+    else:
+        layer_id = layer_id or inputs.id_col
+        frame = gis.read_layer(layer, layer_id, layer=layer_name, encoding=encoding, crs=crs, options=SWEEP_OPTIONS)
+        name_col = None
+    subset = checked_panel_layer(inputs, frame, layer_id)
+    means = None
+    if kind.value in _ECONOMIC:
+        from spillmap.run import pre_treatment_means
+
+        means = pre_treatment_means(inputs, column, f"--econ-column {column}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IslandWarning)  # islands stay zero rows, as in the run config
+        graph, _, _ = _layer_weights(subset, layer_id, name_col, kind=kind, islands=Islands.keep, means=means,
+                                     column=column, **options)
+    return graph
 
 
 class Balance(str, Enum):
@@ -636,7 +801,7 @@ def sweep(
     controls: ControlsOpt = None, pilots: PilotsOpt = None, treated_col: TreatedOpt = None,
     first_year_col: FirstYearOpt = None,
     layer: LayerOpt = None,
-    layer_id: Annotated[Optional[str], typer.Option(help="Id column of --layer (default: --id).")] = None,
+    layer_id: LayerIdOpt = None,
     layer_name: LayerNameOpt = None,
     encoding: EncodingOpt = None,
     crs: CrsOpt = None,
@@ -670,6 +835,7 @@ def sweep(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the band cache.")] = False,
     layers: Annotated[bool, typer.Option("--layers", help="Also write sweep_bands.gpkg: per-band per-city effects, styled for QGIS.")] = False,
     map_year: Annotated[Optional[int], typer.Option(help="Cities treated by this year for --layers (default: the last treatment year).")] = None,
+    tables: TablesOpt = "md,tex,docx,html",
     out: OutOpt = Path("out/sweep"),
     as_json: Annotated[bool, json_option("Print per-band effects and the crossover as JSON.")] = False,
 ) -> None:
@@ -700,7 +866,7 @@ def sweep(
                 min_linked_share=min_linked, workers=workers, scheduler=scheduler,
                 cache_dir=None if no_cache else (cache if cache is not None else "default"), layers=layers,
                 map_year=map_year, progress=progress, estimator=estimator.value if estimator else None,
-                vce=vce.value, cutoff_km=conley_km,
+                vce=vce.value, cutoff_km=conley_km, paper_formats=paper_formats(tables),
             )
         if not as_json:
             console = _console()

@@ -44,6 +44,8 @@ Example (every key optional except where noted)::
     ref_period = -1               # event-study reference period: -1 … -(leads - 1)
     robust = true
     effects_draws = 1000
+    sdid_model = "sdm"            # spatial DID of sdid, its event study and sdid_by_weights: sdm | sar | sdem | slx
+    sdid_fe = "twoways"           # ... and its fixed effects: unit | time | twoways
     groups = ["region"]
     mediators = []
     moderator = ""
@@ -84,6 +86,7 @@ Example (every key optional except where noted)::
     map_column = "recv"
     geotiff_resolution_m = 10000.0
     formats = ["gpkg", "shp", "geojson", "tif"]
+    tables = ["md", "tex", "docx", "html"]   # publication tables; [] for none
 """
 
 from __future__ import annotations
@@ -127,9 +130,10 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "effects_draws": ((int,), 1000),
         "groups": ((list,), []), "mediators": ((list,), []), "moderator": ((str,), ""), "moderate": ((str,), ""),
         "bootstrap": ((int,), 500), "event_study": ((bool,), True), "vce": ((str,), "oim"),
+        "sdid_model": ((str,), "sdm"), "sdid_fe": ((str,), "twoways"),
         "balance": ((str,), ""),
         "psm": ((list,), []), "psm_method": ((str,), "nearest"), "psm_caliper": (_NUM, 0.05),
-        "psm_pooled": ((bool,), True),
+        "psm_pooled": ((bool,), True), "cs_control_group": ((str,), "never"),
     },
     "sweep": {
         "enabled": ((bool,), True), "band_km": (_NUM, 50.0), "max_km": (_NUM, 600.0), "min_km": (_NUM, 0.0),
@@ -153,6 +157,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "map_year": ((int,), None), "geotiff_resolution_m": (_NUM, 10000.0), "geotiff_nodata": (_NUM, -9999.0),
         "geotiff_crs": ((str,), None),
         "formats": ((list,), ["gpkg", "shp", "geojson", "tif"]), "classes": ((int,), 7),
+        "tables": ((list,), ["md", "tex", "docx", "html"]),
     },
 }
 _CHOICES = {
@@ -162,9 +167,12 @@ _CHOICES = {
     ("sweep", "method"): ("", "exposure", "kernel", "sdm", "separate"),
     ("sweep", "vce"): ("cluster", "conley"),
     ("models", "vce"): ("oim", "robust", "cluster", "dk"),
+    ("models", "sdid_model"): ("sdm", "sar", "sdem", "slx"),
+    ("models", "sdid_fe"): ("unit", "time", "twoways"),
     ("models", "placebo_mode"): ("random", "timing"),
     ("models", "balance"): ("", "drop-units", "drop-periods", "interpolate"),
     ("models", "psm_method"): ("nearest", "kernel"),
+    ("models", "cs_control_group"): ("never", "notyet"),
     ("output", "map_column"): ("own", "recv", "emit"),
 }
 #: (section, key) → (test of a given value, what it must be): numbers outside these are rejected up front.
@@ -194,6 +202,8 @@ _RANGES: dict[tuple[str, str], tuple[Any, str]] = {
     ("output", "classes"): (lambda v: 2 <= v <= 20, "between 2 and 20 classes"),
 }
 _FORMATS = ("gpkg", "shp", "geojson", "tif")
+#: Formats of the publication tables (spillmap._paper.PAPER_FORMATS).
+_TABLE_FORMATS = ("md", "tex", "docx", "html")
 #: section → its keys that list whole numbers (years), checked in :func:`_check_sample`.
 _INT_LISTS = {"sample": ("years", "drop_batch")}
 _KIND = {(int,): "a whole number", _NUM: "a number", (str,): "text in quotes", (bool,): "true or false",
@@ -281,6 +291,10 @@ def _check(raw: dict[str, Any], source: Path | None) -> RunConfig:
     bad = [f for f in out["output"]["formats"] if f not in _FORMATS]
     if bad:
         raise ConfigError(f"{where}: [output] formats has {bad}; choose among {', '.join(_FORMATS)}.")
+    bad = [f for f in out["output"]["tables"] if f not in _TABLE_FORMATS]
+    if bad:
+        raise ConfigError(f"{where}: [output] tables has {bad}; choose among {', '.join(_TABLE_FORMATS)} "
+                          "(or [] for no publication tables).")
     if out["layer"]["path"] and not out["layer"]["id"]:
         raise ConfigError(f"{where}: [layer] path is given but not its id column: set [layer] id.")
     panel = out["panel"]

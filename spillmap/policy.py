@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,6 +60,8 @@ class PolicyInputs:
     sample_report: pd.DataFrame | None = field(default=None, repr=False)
     #: The one line saying how many units and years the sample removed (None without a sample).
     sample_summary: str | None = None
+    #: Control column → printed name, for controls given as formula terms (``np.log(gdp)``, ``C(region)``).
+    labels: dict = field(default_factory=dict)
 
 
 def load_policy_inputs(
@@ -133,8 +135,12 @@ def load_policy_inputs(
         frame, source = panel.copy(), "the panel"
     else:
         frame, source = read_table(panel, text_columns=(id_col,)), f"'{panel}'"
+    from spillmap._terms import expand_terms, split_controls
+
+    bare, terms = split_controls(controls, frame.columns, y=y, id_col=id_col, time_col=time_col)
     picked = {id_col: names["id"], time_col: names["time"], y: names["y"],
-              **{c: names["controls"] for c in controls},
+              **{c: names["controls"] for c in bare},
+              **{v: names["controls"] for used in terms.values() for v in used},
               **({treated_col: names["treated"]} if treated_col else {}),
               **({first_year_col: names["first_year"]} if first_year_col else {})}
     for col, key in picked.items():
@@ -145,9 +151,12 @@ def load_policy_inputs(
         from spillmap._sample import apply_sample
 
         frame, sample_report = apply_sample(frame, sample, id_col=id_col, time_col=time_col, source=source)
-    frame = check_panel(frame, source, y=y, id_col=id_col, time_col=time_col, controls=tuple(controls),
+    frame = check_panel(frame, source, y=y, id_col=id_col, time_col=time_col, controls=tuple(bare),
                         treatment=[c for c in (treated_col, first_year_col) if c], names=picked,
                         balanced=balanced, balance_fix=names.get("balance_fix", CLI_NAMES["balance_fix"]))
+    frame, term_columns, labels = expand_terms(frame, list(terms), source=source, key=names["controls"],
+                                               id_col=id_col, time_col=time_col)
+    controls = [*bare, *term_columns]
     unmatched, pilots_match = None, None
     if treated_col:
         treated = assign_treatment(frame, id_col=id_col, time_col=time_col, treated_col=treated_col)
@@ -210,7 +219,8 @@ def load_policy_inputs(
     _check_treatment(data, source, id_col=id_col, time_col=time_col, how=how)
     return PolicyInputs(data, y, id_col, time_col, tuple(controls), synthetic=None,
                         report=report, layer=layer, name_col=gis.CHINA_NAME,
-                        unmatched_pilots=unmatched, sample_report=sample_report, sample_summary=summary_line)
+                        unmatched_pilots=unmatched, sample_report=sample_report, sample_summary=summary_line,
+                        labels=labels)
 
 
 def _keyed_pilots(pilots, frame: pd.DataFrame, id_col: str, pilots_id: str | None, pilots_year: str | None,
@@ -400,20 +410,12 @@ def _first_five(items: Iterable[str], sep: str = ", ", more: str = " and more") 
 
 
 def _check_treatment(data: pd.DataFrame, source: str, *, id_col: str, time_col: str, how: str) -> None:
-    """No, every, or always-treated units: one error naming them, before any model runs."""
+    """No or every unit treated: one error, before any model runs. (Units treated from the panel's first
+    period are dropped, with a warning, by :func:`~spillmap.models.assign_treatment`.)"""
     periods = sorted(pd.unique(data[time_col]))
     first, last = _plain(periods[0]), _plain(periods[-1])
     per_unit = data.groupby(id_col, sort=False)["first_year"].first()
     treated = per_unit.dropna().astype(int)
-    early = treated[treated <= periods[0]]
-    if len(early):
-        shown = _first_five(f"{str(u)!r} ({y})" for u, y in early.items())
-        raise PanelShapeError(
-            f"{len(early)} unit(s) of {source} are treated from {first}, the panel's first period, or earlier "
-            f"(by {how}): {shown}. Nothing shows them before treatment, "
-            f"so the DID cannot use them. Drop those units, or give a panel starting before their first "
-            f"treated year."
-        )
     within = treated[treated <= periods[-1]]
     if within.empty:
         after = f"; {len(treated)} have first treated years after the panel's last period {last} " \
@@ -621,6 +623,8 @@ def run_did(
     psm_method: str = "nearest",
     psm_caliper: float = 0.05,
     psm_pooled: bool = True,
+    paper_formats: Sequence[str] | None = None,
+    cs_control_group: str = "never",
 ) -> tuple[list[Path], dict]:
     """The DID chain: TWFE baseline, event study, Goodman-Bacon decomposition, robust estimators,
     placebo, and on request heterogeneity (``groups``), mediation (``mediators``), moderation
@@ -628,7 +632,12 @@ def run_did(
     ``psm`` (``psm_method`` nearest|kernel, ``psm_caliper`` in propensity-score units, ``psm_pooled`` False to match by treatment year). Returns the files written
     and a headline dict. ``pilots_file`` writes ``pilots_unmatched.csv`` when pilot entries matched no unit.
     ``ref_period`` is the event studies' reference period (relative time, −1 … −(leads − 1)); ``ref_key``
-    names how the user set it, for the message when it is out of range."""
+    names how the user set it, for the message when it is out of range. ``paper_formats`` (default: all of
+    md, tex, docx, html; empty: none) are the formats of the publication tables written to ``tables/``.
+    With ``robust``, Callaway–Sant'Anna's group-time ATTs (``cs_control_group`` never|notyet; not-yet-treated
+    units when no unit is never treated) join the robust estimators."""
+    from spillmap import _study_tables as st
+    from spillmap._paper import PAPER_FORMATS
     from spillmap.models import (
         bacon_decomposition,
         compare_estimators,
@@ -659,19 +668,34 @@ def run_did(
         written: list[Path] = []
         base = fit_did(data, y, **kw)
         written += write_table(base.to_frame(), folder / "did_baseline", note=note)
+        unit = inputs.id_col
+        specs = [fit_did(data, y, **{**kw, "controls": ()}), base] if inputs.controls else [base]
+        paper = [st.baseline_table(specs, unit=unit)]
         headline: dict = {"synthetic": inputs.synthetic, "treatment": inputs.report, "baseline": base.to_dict()}
 
         es = event_study(data, y, leads=leads, lags=lags, ref=ref_period, **kw)
         written += write_table(es.to_frame(), folder / "event_study", note=note)
         written += save_figure(es.plot(), folder / "event_study", synthetic=bool(note))
         headline["event_study"] = {"pretrend": es.pretrend, "estimates": es.table["estimate"].to_dict()}
+        studies = [es]
         if ref_period != -1:  # the default run's summary stays as it was
             headline["event_study"]["ref_period"] = ref_period
         if robust:
             comparison = compare_estimators(data, y, leads=leads, lags=lags, ref=ref_period, **kw)
-            written += write_table(comparison.to_frame(), folder / "robust_att", note=note)
+            cs = _callaway_santanna(data, y, inputs, cs_control_group)
+            simple = cs.aggregate("simple").iloc[0]
+            att = comparison.att.copy()
+            att.loc["callaway_santanna"] = [simple["estimate"], simple["se"], simple["estimate"] / simple["se"],
+                                            simple["p_value"], simple["ci_low"], simple["ci_high"]]
+            written += write_table(att.reset_index(), folder / "robust_att", note=note)
             written += save_figure(comparison.plot(), folder / "event_study_robust", synthetic=bool(note))
-            headline["robust_att"] = comparison.att[["estimate", "se", "p_value"]].to_dict(orient="index")
+            headline["robust_att"] = att[["estimate", "se", "p_value"]].to_dict(orient="index")
+            studies = list(comparison.event_studies)
+            written += write_table(cs.to_frame(), folder / "cs_attgt", note=note)
+            written += write_table(pd.concat([cs.aggregate(k) for k in ("simple", "group", "dynamic", "calendar")],
+                                             ignore_index=True), folder / "cs_aggregate", note=note)
+            written += save_figure(cs.plot(), folder / "cs_dynamic", synthetic=bool(note))
+            headline["callaway_santanna"] = cs.to_dict()
             bacon = _bacon(data, y, inputs, bacon_decomposition)
             if bacon is not None:
                 written += write_table(bacon.summary(), folder / "bacon_summary", note=note)
@@ -682,6 +706,7 @@ def run_did(
         for group in groups:
             het = heterogeneity(data, y, group_col=group, **kw)
             written += write_table(het.to_frame(), folder / f"heterogeneity_{_slug(group)}", note=note)
+            paper.append(st.heterogeneity_table(het, y=y, unit=unit))
             headline.setdefault("heterogeneity", {})[group] = {
                 "difference_test": {"statistic": het.test.statistic, "df": het.test.df, "p_value": het.test.p_value},
                 "table": het.to_frame().to_dict(orient="records"),
@@ -692,6 +717,7 @@ def run_did(
                             progress=(lambda done, m=m: progress(f"bootstrap {m}", done, boot)) if progress else None,
                             **med_kw)
             written += write_table(med.to_frame(), folder / f"mediation_{_slug(m)}", note=note)
+            paper.append(st.mediation_table(med, unit=unit))
             headline.setdefault("mediation", {})[m] = {
                 "a": med.a, "b": med.b, "total": med.total, "direct": med.direct, "indirect": med.indirect,
                 "proportion": med.proportion, "table": med.to_frame().to_dict(orient="records"),
@@ -700,6 +726,7 @@ def run_did(
             mod_kw = {**kw, "controls": tuple(c for c in inputs.controls if c not in (moderator, moderate))}
             mod = moderation(data, y, moderator, by=moderate, treatment=None if moderate else "did", **mod_kw)
             written += write_table(mod.to_frame(), folder / f"moderation_{_slug(moderator)}", note=note)
+            paper.append(st.moderation_table(mod, unit=unit, n_obs=base.n_obs))
             headline["moderation"] = {"term": mod.interaction_term, "interaction": mod.interaction,
                                       "table": mod.to_frame().to_dict(orient="records")}
         if psm:
@@ -708,6 +735,9 @@ def run_did(
             written += write_table(matched.tidy(), folder / "psm_did", note=note)
             written += write_table(matched.balance, folder / "psm_balance", note=note)
             headline["psm_did"] = matched.to_dict()
+        paper[1:1] = [st.event_study_table(studies, unit=unit, n_obs=base.n_obs),
+                      st.robustness_table(base, comparison if robust else None, psm=matched if psm else None,
+                                          cs=cs if robust else None, unit=unit)]
         if placebo_draws > 0:
             placebo = placebo_test(
                 data, y, draws=placebo_draws, seed=seed, mode=placebo_mode, workers=workers, scheduler=scheduler,
@@ -718,10 +748,29 @@ def run_did(
         if pilots_file:
             written += write_unmatched_pilots(inputs, folder, Path(out))
             written += write_sample_report(inputs, folder)
+        formats = PAPER_FORMATS if paper_formats is None else tuple(paper_formats)
+        if formats:
+            paper = [replace(t, labels={**inputs.labels, **t.labels}) for t in paper]  # term controls' names
+            written += st.write_paper_tables(paper, folder / "tables", note=note, formats=formats)
         written.append(_write_json(headline, folder / "did_summary.json"))
     final = final_paths(written, folder, out)
     return final, headline
 
+
+
+def _callaway_santanna(data: pd.DataFrame, y: str, inputs: PolicyInputs, control_group: str):  # noqa: ANN202
+    """Callaway–Sant'Anna on the DID chain's panel; not-yet-treated controls when no unit is never treated."""
+    from spillmap.models.did import callaway_santanna
+    from spillmap.models.did._treatment import FIRST_YEAR
+
+    first = data.groupby(inputs.id_col)[FIRST_YEAR].first()
+    last = data[inputs.time_col].max()
+    if control_group == "never" and not (first.isna() | (first > last)).any():
+        warnings.warn("Callaway–Sant'Anna: no unit is never treated, so units not yet treated are the controls "
+                      "(control_group 'notyet').", SpillmapWarning, stacklevel=3)
+        control_group = "notyet"
+    return callaway_santanna(data, y, id_col=inputs.id_col, time_col=inputs.time_col,
+                             controls=inputs.controls, control_group=control_group)
 
 
 def check_ref_period(ref: object, leads: int, key: str = "--ref-period", leads_key: str | None = None) -> int:
@@ -790,9 +839,9 @@ def _write_placebo(placebo, base: Path, note: str | None = None) -> list[Path]: 
 
 
 def _slug(name: str) -> str:
-    import re
+    from spillmap._study_tables import _slug as slug
 
-    return re.sub(r"[^0-9A-Za-z_.-]+", "_", str(name)).strip("_") or "column"
+    return slug(name)
 
 
 def _bacon(data: pd.DataFrame, y: str, inputs: PolicyInputs, decompose: Callable) -> object | None:
@@ -826,22 +875,31 @@ def run_sdid(
     vce: str = "oim",
     model: str = "sdm",
     fe: str = "twoways",
+    paper_formats: Sequence[str] | None = None,
 ) -> tuple[list[Path], dict, object]:
     """Spatial Durbin DID with effects, optional spatial event study and SDM placebo.
 
-    ``model`` (sdm, sar, sdem, slx) and ``fe`` (unit, time, twoways) choose the spatial DID fitted.
+    ``model`` (sdm, sar, sdem, slx) and ``fe`` (unit, time, twoways) choose the spatial DID fitted, and the
+    spatial event study's model; the SDM placebo takes ``fe`` and is refused for a model other than sdm.
 
     Returns the files written, a headline dict and the :class:`SDMDiDResult`
     (for per-city effects on the map). ``pilots_file`` as in :func:`run_did`; it also writes
-    ``balance.csv`` when the inputs were balanced (:func:`balance_inputs`).
+    ``balance.csv`` when the inputs were balanced (:func:`balance_inputs`). ``paper_formats`` as in
+    :func:`run_did`: the publication table ``tables/sdid`` (coefficients, ρ, direct/indirect/total effects).
     """
+    from spillmap import _study_tables as st
     from spillmap import gis
+    from spillmap._paper import PAPER_FORMATS
     from spillmap import weights as sw
     from spillmap.models import fit_sdm_did, placebo_test, spatial_event_study
     from spillmap.models._dask import check_scheduler
     from spillmap.models._plots import save_figure
 
     if placebo_draws > 0:
+        if model != "sdm":
+            raise SpillmapError(
+                f"The SDM-DID placebo (--placebo {placebo_draws}) refits the spatial Durbin model on re-assigned "
+                f"treatment, not --model {model}; run the placebo with --model sdm, or set --placebo 0.")
         check_scheduler(scheduler)  # before any model: a wrong address or no workers is one error in seconds
     with staged_output(out) as folder:
         note = inputs.synthetic.get("note") if inputs.synthetic else None
@@ -865,13 +923,14 @@ def run_sdid(
         headline: dict = {"synthetic": inputs.synthetic, "treatment": inputs.report, "sdm_did": res.to_dict()}
         if event_study:
             ses = spatial_event_study(inputs.data, inputs.y, weights=weights, leads=leads, lags=lags,
-                                      draws=draws, seed=seed, **kw)
+                                      draws=draws, seed=seed, model=model, fe=fe, **kw)
             written += write_table(ses.to_frame(), folder / "spatial_event_study", note=note)
             written += save_figure(ses.plot(), folder / "spatial_event_study", synthetic=bool(note))
             headline["spatial_event_study"] = ses.table.to_dict(orient="index")
         if placebo_draws > 0:
             placebo = placebo_test(
-                inputs.data, inputs.y, draws=placebo_draws, seed=seed, model="sdm", weights=weights, workers=workers,
+                inputs.data, inputs.y, draws=placebo_draws, seed=seed, model="sdm", weights=weights, fe=fe,
+                workers=workers,
                 scheduler=scheduler,
                 progress=(lambda done: progress("placebo", done, placebo_draws)) if progress else None, **kw,
             )
@@ -883,6 +942,13 @@ def run_sdid(
             written += write_unmatched_pilots(inputs, folder, Path(out))
             written += write_balance_report(inputs, folder)
             written += write_sample_report(inputs, folder)
+        formats = PAPER_FORMATS if paper_formats is None else tuple(paper_formats)
+        if formats:
+            heads = {"sdm": "SDM-DID", "sar": "SAR-DID", "sdem": "SDEM-DID", "slx": "SLX-DID"}
+            table = st.effects_table("sdid", "Spatial DID: effects of the policy",
+                                     {heads.get(model, model): st.sdid_column(res)})
+            table = replace(table, labels={**inputs.labels, **table.labels})
+            written += st.write_paper_tables([table], folder / "tables", note=note, formats=formats)
         written.append(_write_json(headline, folder / "sdid_summary.json"))
     final = final_paths(written, folder, out)
     return final, headline, res

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +71,7 @@ def run_analysis(
     folder = Path(out)  # staged_output checks it, stages beside it and publishes the run into it whole
     seed = config["output"]["seed"]
     workers, scheduler = config["output"]["workers"], config["output"]["scheduler"]
+    paper_formats = tuple(config["output"]["tables"])
     say("reading the layer and the panel")
     layer, layer_id, name_col, inputs = _inputs(config)
     if inputs.sample_summary:
@@ -123,7 +125,8 @@ def run_analysis(
                 moderator=models["moderator"] or None, moderate=models["moderate"] or None,
                 boot=models["bootstrap"], progress=progress, pilots_file=False,
                 psm=tuple(models["psm"]), psm_method=models["psm_method"], psm_caliper=models["psm_caliper"],
-                psm_pooled=models["psm_pooled"],
+                psm_pooled=models["psm_pooled"], paper_formats=paper_formats,
+                cs_control_group=models["cs_control_group"],
             )
             written += files
             headline["did"] = {k: did_head[k] for k in ("baseline", "event_study", "placebo", "bacon", "psm_did")
@@ -134,7 +137,8 @@ def run_analysis(
             files, sd_head, sdid_fit = run_sdid(
                 spatial, stage / "sdid", weights=graph, draws=models["effects_draws"], seed=seed,
                 event_study=models["event_study"], leads=models["leads"], lags=models["lags"], progress=progress,
-                pilots_file=False, vce=models["vce"],
+                pilots_file=False, vce=models["vce"], model=models["sdid_model"], fe=models["sdid_fe"],
+                paper_formats=paper_formats,
             )
             written += files
             headline["sdid"] = sd_head["sdm_did"]["did_effects"]
@@ -142,7 +146,8 @@ def run_analysis(
                 say("SDM-DID under each weights matrix")
                 files, headline["sdid_by_weights"] = _sdid_by_weights(
                     spatial, graphs, wcfg["main"], sdid_fit, stage / "sdid_by_weights", draws=models["effects_draws"],
-                    seed=seed, vce=models["vce"])
+                    seed=seed, vce=models["vce"], model=models["sdid_model"], fe=models["sdid_fe"],
+                    tables=stage / "sdid" / "tables", formats=paper_formats)
                 written += files
         sweep_result = None
         scfg = config["sweep"]
@@ -155,7 +160,7 @@ def run_analysis(
                 min_linked_share=scfg["min_linked_share"], workers=workers, scheduler=scheduler,
                 cache_dir=(folder / ".sweep-cache") if scfg["cache"] else None, progress=progress,
                 estimator=scfg["method"] or None, vce=scfg["vce"], cutoff_km=scfg["conley_km"],
-                pilots_file=False,
+                pilots_file=False, paper_formats=paper_formats,
             )
             written += files
             headline["sweep"] = sw_head["crossover"]
@@ -266,7 +271,8 @@ def _panel_facts(inputs) -> dict:  # noqa: ANN001 - PolicyInputs
     data = inputs.data
     periods = sorted(pd.unique(data[inputs.time_col]))
     plain = [p.item() if hasattr(p, "item") else p for p in (periods[0], periods[-1])]
-    return {"outcome": inputs.y, "controls": list(inputs.controls), "time": inputs.time_col,
+    return {"outcome": inputs.y, "controls": [inputs.labels.get(c, c) for c in inputs.controls],  # terms as written
+            "time": inputs.time_col,
             "units": int(data[inputs.id_col].nunique()), "periods": len(periods), "rows": len(data),
             "first": plain[0], "last": plain[1]}
 
@@ -298,20 +304,60 @@ def _matrices_reach(matrices: list[dict], sweep_km: float | None) -> float | Non
     return max(reach) if reach else None
 
 
-def _pre_treatment_means(inputs, column: str, at: str) -> pd.Series:  # noqa: ANN001 - PolicyInputs
+def pre_period_means(data: pd.DataFrame, column: str, *, id_col: str, time_col: str, before: float | None,
+                     at: str, source: str = "the panel") -> pd.Series:
+    """Each unit's mean of ``column`` over the periods before ``before`` (every period when none precede it or
+    ``before`` is None), by text id: the values of the economic-distance weights.
+
+    ``at`` names the setting that chose the column in messages (``--column gdp``,
+    ``[weights] matrices[1] (name = 'econ') column = 'gdp'``); ``source`` the table.
+    """
+    if column not in data.columns:
+        raise SpillmapError(f"{at} is not a panel column; the panel's columns are: "
+                            f"{', '.join(map(str, data.columns))}.")
+    time = pd.to_numeric(data[time_col], errors="coerce")
+    pre = data[time < before] if before is not None and pd.notna(before) else data.iloc[:0]
+    pre = pre if len(pre) else data
+    values = pd.to_numeric(pre[column], errors="coerce").groupby(pre[id_col].astype(str)).mean()
+    if values.isna().any():
+        raise SpillmapError(f"{at} has no number before the policy for {int(values.isna().sum())} unit(s) of "
+                            f"{source}, e.g. {values.index[values.isna()][0]}.")
+    return values
+
+
+def pre_treatment_means(inputs, column: str, at: str) -> pd.Series:  # noqa: ANN001 - PolicyInputs
     """Each unit's mean of ``column`` before the first treated year (every year when none precede it), by text id."""
     data = inputs.data
-    if column not in data.columns:
-        raise SpillmapError(f"{at} column = {column!r} is not a panel column; the panel's columns are: "
-                            f"{', '.join(map(str, data.columns))}.")
-    start = data["first_year"].min() if "first_year" in data.columns else np.nan
-    pre = data[data[inputs.time_col] < start] if pd.notna(start) else data.iloc[:0]
-    pre = pre if len(pre) else data
-    values = pd.to_numeric(pre[column], errors="coerce").groupby(pre[inputs.id_col].astype(str)).mean()
-    if values.isna().any():
-        raise SpillmapError(f"{at} column = {column!r} has no number before the policy for "
-                            f"{int(values.isna().sum())} unit(s), e.g. {values.index[values.isna()][0]}.")
-    return values
+    start = data["first_year"].min() if "first_year" in data.columns else None
+    return pre_period_means(data, column, id_col=inputs.id_col, time_col=inputs.time_col, before=start, at=at)
+
+
+def economic_weights(sw, dist, means: pd.Series, *, kind: str, column: str, alpha: float = 1.0,  # noqa: ANN001, ANN201
+                     cutoff_km: float | None = None, islands: str = "keep", at: str,
+                     source: str = "the panel"):
+    """Economic (``kind="economic"``: 1/|x_i − x_j|) or nested economic-geographic (``"nested"``:
+    km^-alpha × 1/|x_i − x_j|, pairs within ``cutoff_km``) weights of ``means`` (by text id) on the units of
+    ``dist``; returns (graph, description). Shared by ``spillmap weights``/``sdid`` and ``[weights] matrices``."""
+    from spillmap.gis._validate import format_ids
+
+    ids = [str(u) for u in dist.ids]
+    missing = [u for u in ids if u not in means.index]
+    if missing:
+        raise SpillmapError(f"{at}: {len(missing)} of {len(ids)} unit(s) of the layer are not in {source}, so "
+                            f"the economic distance has no value for them: {format_ids(missing)}. Give a panel "
+                            "holding every unit of the layer (same id codes).")
+    values = pd.Series(means.reindex(ids).to_numpy(), index=dist.ids)
+    alpha = 0.0 if kind == "economic" else alpha
+    try:
+        graph = sw.build_economic_geographic(dist, values, alpha=alpha, islands=islands,
+                                             cutoff_km=cutoff_km if kind == "nested" else None)
+    except SpillmapError as err:
+        raise SpillmapError(f"{at}: {err}") from None
+    what = (f"economic distance 1/abs(x_i - x_j) of the pre-treatment mean of {column}"
+            if kind == "economic" else
+            f"nested economic-geographic, km^-{alpha:g} × 1/abs(x_i - x_j) of the pre-treatment mean of {column}"
+            + (f" within {cutoff_km:g} km" if cutoff_km else ""))
+    return graph, what
 
 
 def _weights_matrices(sw, dist, matrices: list[dict], inputs, order: pd.Index) -> dict:  # noqa: ANN001
@@ -327,17 +373,9 @@ def _weights_matrices(sw, dist, matrices: list[dict], inputs, order: pd.Index) -
                 graph = sw.read_weights(m["path"], ids=list(order), ids_from="the panel")
                 out[m["name"]] = graph, f"read from {Path(m['path']).name}"
             elif m["kind"] in ("economic", "nested"):
-                means = _pre_treatment_means(inputs, m["column"], at)
-                values = pd.Series(means.reindex([str(u) for u in dist.ids]).to_numpy(), index=dist.ids)
-                alpha = 0.0 if m["kind"] == "economic" else m["alpha"]
-                try:
-                    graph = sw.build_economic_geographic(dist, values, alpha=alpha, islands="keep",
-                                                         cutoff_km=m["cutoff_km"] if m["kind"] == "nested" else None)
-                except SpillmapError as err:
-                    raise SpillmapError(f"{at}: {err}") from None
-                what = (f"economic distance 1/abs(x_i - x_j) of the pre-treatment mean of {m['column']}"
-                        if m["kind"] == "economic" else
-                        f"nested: km^-{alpha:g} × 1/abs(x_i - x_j) of the pre-treatment mean of {m['column']}")
+                means = pre_treatment_means(inputs, m["column"], f"{at} column = {m['column']!r}")
+                graph, what = economic_weights(sw, dist, means, kind=m["kind"], column=m["column"],
+                                               alpha=m["alpha"], cutoff_km=m["cutoff_km"], at=at)
                 out[m["name"]] = graph, what + ", row-standardised"
             else:
                 out[m["name"]] = _main_weights(sw, dist, m)
@@ -345,20 +383,26 @@ def _weights_matrices(sw, dist, matrices: list[dict], inputs, order: pd.Index) -
 
 
 def _sdid_by_weights(inputs, graphs: dict, main: str, main_fit, base: Path, *, draws: int, seed: int,  # noqa: ANN001
-                     vce: str) -> tuple[list[Path], dict]:
+                     vce: str, model: str = "sdm", fe: str = "twoways", tables: Path | None = None,
+                     formats: tuple[str, ...] = ()) -> tuple[list[Path], dict]:
     """The SDM-DID once per weights matrix: a table with one column per matrix (direct, indirect, total with SE
-    in parentheses and stars, ρ, N, log-likelihood), as papers print it; the main matrix's fit is reused."""
+    in parentheses and stars, ρ, N, log-likelihood), as papers print it; the main matrix's fit is reused.
+    ``model``/``fe`` (``[models] sdid_model``/``sdid_fe``) as the main fit's. With ``formats``, the same
+    comparison as a publication table ``sdid_by_weights`` in ``tables``."""
+    from spillmap import _study_tables as st
     from spillmap._pubtable import STAR_NOTE, fmt_count, fmt_num, stars
     from spillmap._tables import write_table
     from spillmap.models import fit_sdm_did
 
     rows: dict[str, list[str]] = {}
     head: dict = {}
+    columns: dict = {}
     for name, (graph, description) in graphs.items():
         res = main_fit if name == main and main_fit is not None else fit_sdm_did(
             inputs.data, inputs.y, weights=graph, draws=draws, seed=seed, vce=vce, id_col=inputs.id_col,
-            time_col=inputs.time_col, controls=inputs.controls)
+            time_col=inputs.time_col, controls=inputs.controls, model=model, fe=fe)
         eff = res.did_effects
+        columns[name] = st.sdid_column(res)
         cells = []
         for kind in ("direct", "indirect", "total"):
             est, se, p = (float(eff.loc[kind, c]) for c in ("estimate", "se", "p_value"))
@@ -372,7 +416,14 @@ def _sdid_by_weights(inputs, graphs: dict, main: str, main_fit, base: Path, *, d
     table = pd.DataFrame({"": labels, **rows})
     note = inputs.synthetic.get("note") if inputs.synthetic else None
     table = pd.concat([table, pd.DataFrame([{"": f"Note: {STAR_NOTE}; SE in parentheses."}])], ignore_index=True)
-    return write_table(table.fillna(""), base, note=note), head
+    written = write_table(table.fillna(""), base, note=note)
+    if formats and tables is not None:
+        matrices = "; ".join(f"{name}: {description}" for name, (_, description) in graphs.items())
+        paper = st.effects_table("sdid_by_weights", "Spatial DID under each weights matrix", columns,
+                                 notes=f"Weights matrices — {matrices}.")
+        written += st.write_paper_tables([replace(paper, labels={**inputs.labels, **paper.labels})], tables,
+                                         note=note, formats=formats)
+    return written, head
 
 
 # ------------------------------------------------------------ map layers

@@ -10,6 +10,7 @@ resumes from it, and is carried into each new result.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -28,7 +29,8 @@ from spillmap.policy import (
     write_unmatched_pilots,
 )
 
-__all__ = ["band_in_crossover", "band_key", "band_layers", "panel_layer", "run_sweep", "sweep_distances"]
+__all__ = ["band_in_crossover", "band_key", "band_layers", "checked_panel_layer", "panel_layer", "run_sweep",
+           "sweep_distances"]
 
 
 def sweep_distances(
@@ -42,10 +44,18 @@ def sweep_distances(
 ):  # noqa: ANN201 - spillmap.gis.PairwiseDistances
     """Pairwise distances (km, up to ``max_km``) between the panel's units on ``layer`` (default: shipped)."""
     from spillmap import gis
-    from spillmap.gis._validate import format_ids
 
     if layer is None:
         layer, layer_id, name_col = inputs.layer, gis.CHINA_ID, inputs.name_col
+    subset = checked_panel_layer(inputs, layer, layer_id)
+    return gis.pairwise_distances(subset, layer_id, method=method, max_km=max_km, name_col=name_col)
+
+
+def checked_panel_layer(inputs: PolicyInputs, layer, layer_id: str | None):  # noqa: ANN001, ANN201 - GeoDataFrame
+    """:func:`panel_layer`, after checking that every panel unit is in the layer (one message listing those
+    that are not); shared by ``spillmap sweep`` and ``spillmap sdid --layer``."""
+    from spillmap.gis._validate import format_ids
+
     if layer_id is None:
         raise SpillmapError("Name the id column of --layer with --layer-id.")
     units = pd.unique(inputs.data[inputs.id_col].astype(str))
@@ -56,8 +66,7 @@ def sweep_distances(
             f"{len(missing)} panel unit(s) are not in the layer's '{layer_id}' column: {format_ids(missing)}. "
             "Check --id / --layer-id, or pass the layer the panel was built on (--layer)."
         )
-    subset = panel_layer(inputs, layer, layer_id)
-    return gis.pairwise_distances(subset, layer_id, method=method, max_km=max_km, name_col=name_col)
+    return panel_layer(inputs, layer, layer_id)
 
 
 def panel_layer(inputs: PolicyInputs, layer, layer_id: str):  # noqa: ANN001, ANN201 - GeoDataFrame
@@ -96,6 +105,7 @@ def run_sweep(
     estimator: str | None = None,
     vce: str = "cluster",
     cutoff_km: float | None = None,
+    paper_formats: Sequence[str] | None = None,
 ) -> tuple[list[Path], dict, object]:
     """Sweep the SDM-DID over distance bands; write ``sweep.csv/.parquet/.md/.tex``, ``sweep.png/.svg``
     and ``sweep_summary.json``. Returns (files, headline, :class:`SweepResult`).
@@ -107,8 +117,11 @@ def run_sweep(
     SDM-DID band by band; default by ``mode``), ``vce``/``cutoff_km`` the exposure DID's variance.
     ``layers=True`` also writes ``sweep_bands.gpkg``: one styled layer per band
     with per-city effects (cities treated by ``map_year``, default the last
-    treatment year) and neighbours in the band, for QGIS.
+    treatment year) and neighbours in the band, for QGIS. ``paper_formats`` (default md, tex, docx, html;
+    empty: none): the publication table ``tables/distance_bands``.
     """
+    from spillmap import _study_tables as st
+    from spillmap._paper import PAPER_FORMATS
     from spillmap.models import distance_bands, distance_sweep
     from spillmap.models._dask import check_scheduler
     from spillmap.models._plots import save_figure
@@ -148,6 +161,9 @@ def run_sweep(
             written += write_unmatched_pilots(inputs, stage, folder)
             written += write_balance_report(inputs, stage)
             written += write_sample_report(inputs, stage)
+        formats = PAPER_FORMATS if paper_formats is None else tuple(paper_formats)
+        if formats:
+            written += st.write_paper_tables([st.bands_table(result)], stage / "tables", note=note, formats=formats)
         written.append(_write_json(headline, stage / "sweep_summary.json"))
         if layers:
             written.append(_write_band_layers(result, inputs, dist, layer, layer_id, name_col, stage, map_year,

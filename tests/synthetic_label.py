@@ -58,6 +58,13 @@ def _parquet(path: Path) -> bool:
     return "SYNTHETIC" in table.column_names and b"spillmap.synthetic" in (table.schema.metadata or {})
 
 
+def _docx(path: Path) -> bool:
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        return "SYNTHETIC DATA" in z.read("word/document.xml").decode("utf-8")
+
+
 def _text(path: Path, needle: str) -> bool:
     return needle in path.read_text(encoding="utf-8")
 
@@ -76,6 +83,7 @@ CHECKS = {
     ".tif": _tif,
     ".gpkg": _gpkg,
     ".html": lambda p: _text(p, "SYNTHETIC DATA"),
+    ".docx": _docx,
 }
 
 

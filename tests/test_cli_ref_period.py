@@ -50,9 +50,9 @@ def test_did_ref_period_minus_two(runner, panel_csv, tmp_path):
     assert headline["event_study"]["ref_period"] == -2
     assert headline["event_study"]["estimates"]["-2"] == 0.0
     robust = pd.read_csv(out / "robust_att.csv").set_index("estimator")
-    assert list(robust.index) == ["twfe", "did2s", "sun_abraham"]
+    assert list(robust.index) == ["twfe", "did2s", "sun_abraham", "callaway_santanna"]
     assert robust.loc["sun_abraham", "se"] > 0
-    assert set(headline["robust_att"]) == {"twfe", "did2s", "sun_abraham"}
+    assert set(headline["robust_att"]) == {"twfe", "did2s", "sun_abraham", "callaway_santanna"}
     # the default reference is −1, as before
     again = runner.invoke(app, ["did", str(panel_csv), *ARGS, "--no-robust", "--out", str(tmp_path / "d")])
     assert again.exit_code == 0, again.output

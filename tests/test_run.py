@@ -309,8 +309,10 @@ def test_readme_config_example_uses_known_keys():
     from spillmap.config import SCHEMA
 
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    start = text.index("```toml") + len("```toml")
-    example = tomllib.loads(text[start:text.index("```", start)])
-    unknown = [(section, key) for section, keys in example.items() for key in keys
-               if key not in SCHEMA.get(section, {})]
-    assert example and not unknown, unknown
+    blocks = text.split("```toml")[1:]
+    assert len(blocks) >= 2  # the full example and the study on a user's panel
+    for block in blocks:
+        example = tomllib.loads(block[:block.index("```")])
+        unknown = [(section, key) for section, keys in example.items() for key in keys
+                   if key not in SCHEMA.get(section, {})]
+        assert example and not unknown, unknown

@@ -243,6 +243,11 @@ class SpatialPanelResult:
         """The covariance of ``params`` under the result's ``vce`` (statsmodels' name)."""
         return self.vcov.copy()
 
+    @property
+    def endog_names(self) -> str:
+        """The outcome's name (statsmodels' name; maketables / pyfixest's ``etable`` print it as the column head)."""
+        return self.y_name
+
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
         """(1 − alpha) normal intervals, columns 0 and 1 as in statsmodels."""
         crit = stats.norm.ppf(1 - alpha / 2)

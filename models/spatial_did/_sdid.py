@@ -216,14 +216,21 @@ def spatial_event_study(
     lee_yu: bool | None = None,
     draws: int = 1000,
     seed: int | np.random.Generator | None = None,
+    model: str = "sdm",
 ) -> SpatialEventStudyResult:
-    """SDM with event-time dummies and their spatial lags; direct and indirect effects per event time."""
+    """SDM with event-time dummies and their spatial lags; direct and indirect effects per event time.
+
+    ``model`` (``"sdm"``, ``"sar"``, ``"sdem"``, ``"slx"``) and ``fe`` choose the spatial panel model as in
+    :func:`fit_sdm_did`; with ``"sar"`` the indirect effects come through ρ alone.
+    """
     from spillmap.models.panel.api import fit_spatial_panel
 
+    if model not in SDID_MODELS:
+        raise EstimationError(f"model must be one of {', '.join(SDID_MODELS)}, not {model!r}.")
     frame, names, times = event_dummies(data, leads=leads, lags=lags, ref=ref)
     fit = fit_spatial_panel(
         frame, id_col=id_col, time_col=time_col, weights=weights, y=y, x=[*names, *controls],
-        model="sdm", fe=fe, lee_yu=lee_yu, durbin="all",
+        model=model, fe=fe, lee_yu=lee_yu, durbin="all",
     )
     eff = fit.effects(draws, seed=seed).table
     rows = {}
@@ -239,4 +246,4 @@ def spatial_event_study(
     rows[ref] = dict.fromkeys(next(iter(rows.values())), 0.0)
     table = pd.DataFrame.from_dict(rows, orient="index").sort_index()
     table.index.name = "event_time"
-    return SpatialEventStudyResult(table=table, fit=fit, ref=ref, y=y)
+    return SpatialEventStudyResult(table=table, fit=fit, ref=ref, y=y, estimator=model)

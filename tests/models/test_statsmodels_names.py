@@ -41,3 +41,17 @@ def test_did_result():
     ci = res.conf_int()
     np.testing.assert_allclose(ci[0], res.table["ci_low"], rtol=1e-8)
     np.testing.assert_allclose(ci[1], res.table["ci_high"], rtol=1e-8)
+
+
+def test_spatial_fit_is_a_maketables_column(cigar, cigar_graph):
+    """maketables (behind pyfixest's etable) takes a spatial fit by its statsmodels names: head, estimates, N, ll."""
+    import maketables
+
+    from spillmap.models import fit_spatial_panel
+
+    res = fit_spatial_panel(cigar, "logc ~ logp + logy", id_col="state", time_col="year", weights=cigar_graph)
+    frame = maketables.ETable([res], model_stats=["N", "ll"]).df
+    text = frame.to_string()
+    assert frame.columns[0][0] == "logc"
+    assert f"{res.params['rho']:.3f}" in text and f"({res.bse['W·logy']:.3f})" in text
+    assert f"{res.n_obs:,}" in text and f"{res.loglik:,.3f}"[:6] in text
