@@ -424,15 +424,17 @@ def _build(
 def _as_sparse(weights: object) -> tuple[np.ndarray, sp.csr_array, str]:
     from libpysal.graph import Graph
 
+    # copies: libpysal caches Graph.sparse, and sorting or dropping explicit zeros (islands are zero
+    # self-loops) in shared arrays would change the caller's Graph and its fingerprint
     if isinstance(weights, Graph):
         ids = np.asarray(weights.unique_ids)
-        return ids, sp.csr_array(weights.sparse), str(weights.transformation)
+        return ids, sp.csr_array(weights.sparse, copy=True), str(weights.transformation)
     try:
         from libpysal.weights import W
     except ImportError:  # pragma: no cover
         W = ()  # type: ignore[assignment]
     if isinstance(weights, W):
-        return np.asarray(weights.id_order), sp.csr_array(weights.sparse), str(weights.transform).upper()
+        return np.asarray(weights.id_order), sp.csr_array(weights.sparse, copy=True), str(weights.transform).upper()
     raise WeightsError(
         f"weights must be a libpysal Graph (e.g. from spillmap.weights.build_ring), a libpysal W "
         f"or PreparedWeights, not {type(weights).__name__}."
@@ -446,7 +448,7 @@ def _is_symmetric(matrix: sp.csr_array) -> bool:
 
 
 def _fingerprint(ids: np.ndarray, matrix: sp.csr_array) -> str:
-    m = sp.csr_array(matrix)
+    m = sp.csr_array(matrix, copy=True)  # sorting in place would reorder a caller's arrays
     m.sort_indices()
     h = hashlib.sha1()
     h.update("\x1f".join(map(str, ids)).encode())
