@@ -2,7 +2,11 @@
 
 A :class:`PreparedWeights` holds the N×N weights matrix a model uses and
 caches what every fit needs from it: the eigenvalues (for log|I − ρW| and the
-effects traces), the stable interval of ρ, and a sparse LU for large N.
+effects traces; with eigenvectors for refits up to EIGENVECTOR_MAX_N units), the
+stable interval of ρ, and, beyond EIGEN_MAX_N units, the seeded Hutchinson
+moments tr(W^k) behind the Barry–Pace log-determinant and the traces. A W
+handed in row-standardised is traced back to the symmetric matrix it came
+from when there is one, so it takes the same symmetric route as its binary form.
 Build it once per weights matrix with :func:`prepare_weights` and pass it to
 every fit: a distance-band sweep or a placebo run then never decomposes the
 same W twice. Passing a libpysal ``Graph`` instead reuses a prepared object
@@ -12,6 +16,7 @@ from a small cache keyed by the weights' fingerprint.
 from __future__ import annotations
 
 import hashlib
+import math
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -22,24 +27,40 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+from scipy.sparse import csgraph
 
 from spillmap.errors import WeightsError
 
-__all__ = ["PreparedWeights", "prepare_weights", "LogdetMethod"]
+__all__ = ["LogdetMethod", "PreparedWeights", "prepare_weights"]
 
-LogdetMethod = Literal["auto", "eigen", "lu"]
+LogdetMethod = Literal["auto", "eigen", "lu", "barry-pace"]
 
-#: Above this many units, ``logdet="auto"`` uses a sparse LU per evaluation
-#: instead of a dense eigen-decomposition.
+#: Above this many units, ``logdet="auto"`` uses the Barry–Pace series (rows summing to ≤ 1)
+#: or a sparse LU per evaluation instead of a dense eigen-decomposition.
 EIGEN_MAX_N = 5000
 #: Up to this many units, tr(G'G) for the information matrix is exact (one
 #: dense solve per fit); above it, a seeded Hutchinson estimate is used.
 DENSE_TRACE_MAX_N = 5000
 #: Up to this many units of a W similar to a symmetric matrix, eigenvectors are cached
-#: with the eigenvalues so refits compute tr(G'G) in O(N²) instead of an N×N solve.
-EIGENVECTOR_MAX_N = 2000
-#: Probes for the Hutchinson estimate of tr(G'G) beyond DENSE_TRACE_MAX_N.
-HUTCHINSON_PROBES = 200
+#: with the eigenvalues so refits compute tr(G'G) in O(N²) instead of an N×N solve
+#: (two N×N float arrays kept: 400 MB at 5,000 units).
+EIGENVECTOR_MAX_N = 5000
+#: Fits of the same weights that use the Cholesky route before the eigenvectors are computed:
+#: one up to 2,000 units; above, three (a full eigen-decomposition costs about three to four
+#: Cholesky inverses, so a W fitted a few times never pays more than about twice the old cost).
+EIGENVECTOR_AFTER_USES = (1, 2000, 3)
+#: Probes for the Hutchinson estimates of tr(W^k) and tr(G'G): PROBE_BUDGET / N, within
+#: [HUTCHINSON_PROBES, HUTCHINSON_MAX_PROBES] (a relative Monte Carlo error that does not grow
+#: as N falls; 50 probes from 20,000 units).
+HUTCHINSON_PROBES = 50
+HUTCHINSON_MAX_PROBES = 200
+PROBE_BUDGET = 1_000_000
+#: Bound on the truncation error (nats) of the Barry–Pace log-determinant series.
+LOGDET_TAIL_TOL = 1e-6
+#: Most series terms the Barry–Pace route computes; a ρ needing more uses the exact LU.
+MAX_SERIES_TERMS = 1000
+#: Relative asymmetry allowed in diag(d)·W when recognising a W similar to a symmetric matrix.
+_SIMILAR_TOL = 1e-8
 #: Relative tolerance for "rows sum to one" and "matrix is symmetric".
 _TOL = 1e-10
 #: Terms of the power series for traces beyond EIGEN_MAX_N units (ρ^k of the last is
@@ -63,18 +84,20 @@ class PreparedWeights:
         ``"R"`` when spillmap row-standardised it, else the graph's own code.
     symmetric_base
         ``(C, d)`` with ``matrix = diag(1/d) @ C`` and ``C`` symmetric, when
-        known: the eigenvalues are then computed from the symmetric matrix
+        known (a symmetric input, or a row-stochastic one with d_i W_ij = d_j W_ji
+        on every link, found by :func:`_symmetric_similar`): the eigenvalues are then computed from the symmetric matrix
         ``D^-1/2 C D^-1/2`` (real, fast). ``None`` otherwise.
     logdet_method
         ``"eigen"``: Σ log|1 − ρω| over cached eigenvalues; ``"lu"``: the
-        diagonal of a sparse LU of (I − ρW) per evaluation.
+        diagonal of a sparse LU of (I − ρW) per evaluation; ``"barry-pace"``:
+        the moment series −Σ_k ρ^k tr(W^k)/k (rows summing to ≤ 1, see :meth:`logdet`).
     """
 
     ids: np.ndarray
     matrix: sp.csr_array
     transformation: str
     symmetric_base: tuple[sp.csr_array, np.ndarray] | None = field(default=None, repr=False)
-    logdet_method: Literal["eigen", "lu"] = "eigen"
+    logdet_method: Literal["eigen", "lu", "barry-pace"] = "eigen"
     _uses: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -100,6 +123,11 @@ class PreparedWeights:
     def row_stochastic(self) -> bool:
         """True when every row sums to one (W·1 = 1)."""
         return bool(np.allclose(self.row_sums, 1.0, rtol=0, atol=1e-9))
+
+    @cached_property
+    def substochastic(self) -> bool:
+        """True when no row sums above one (‖W‖∞ ≤ 1, so every |ω| ≤ 1), e.g. row-standardised with islands."""
+        return bool(self.row_sums.max(initial=0.0) <= 1.0 + 1e-9)
 
     @cached_property
     def eigenvalues(self) -> np.ndarray:
@@ -130,18 +158,24 @@ class PreparedWeights:
         return (sp.diags(scale) @ sub @ sp.diags(scale)).toarray(), linked
 
     @cached_property
-    def _frobenius_mix(self) -> tuple[np.ndarray, np.ndarray]:
-        """Eigenvalues λ of S and M with tr(G'G) = f'Mf, f = λ/(1 − ρλ).
+    def _frobenius_mix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Eigenvalues λ of S, M with tr(G'G) = f'Mf, f = λ/(1 − ρλ), and the eigenvectors Q.
 
         W = D^-1/2 S D^1/2, so G = D^-1/2 Q F Q' D^1/2 and
         tr(G'G) = Σ_kl f_k f_l (Q'D⁻¹Q)_kl (Q'DQ)_kl. Islands (d = 0) have zero rows and
         columns in W and add nothing.
         """
         sym, linked = self._symmetric_dense()
-        values, vectors = sla.eigh(sym, driver="evr", overwrite_a=True, check_finite=False)
+        # divide and conquer: MRRR ("evr") is several times slower on the clustered spectra of graphs
+        values, vectors = sla.eigh(sym, driver="evd", overwrite_a=True, check_finite=False)
         d = self.symmetric_base[1][linked]  # type: ignore[index]
-        mix = (vectors.T @ (vectors / d[:, None])) * (vectors.T @ (vectors * d[:, None]))
-        return values, mix
+        root = np.sqrt(d)[:, None]
+        # Q'D⁻¹Q and Q'DQ as symmetric rank-N updates (upper triangles, half the flops of GEMMs)
+        mix = sla.blas.dsyrk(1.0, np.asfortranarray(vectors / root), trans=1)
+        mix *= sla.blas.dsyrk(1.0, np.asfortranarray(vectors * root), trans=1)
+        mix = np.triu(mix)
+        mix += np.triu(mix, 1).T
+        return values, mix, vectors
 
     @cached_property
     def rho_bounds(self) -> tuple[float, float]:
@@ -161,14 +195,68 @@ class PreparedWeights:
         return 1.0 / lo, 1.0 / hi
 
     def logdet(self, rho: float) -> float:
-        """log|I − ρW|."""
+        """log|I − ρW|.
+
+        ``"eigen"`` and ``"lu"`` are exact. ``"barry-pace"`` (Barry & Pace 1999)
+        sums −Σ_{k=1}^{m} ρ^k tr(W^k)/k with tr(W), tr(W²) exact (also tr(W³),
+        tr(W⁴) when W² has at most EXACT_MOMENT_MAX_NNZ entries) and the higher
+        moments from seeded Rademacher probes (HUTCHINSON_PROBES to HUTCHINSON_MAX_PROBES). For a
+        W whose rows sum to at most one (|ω| ≤ 1, so |tr(W^k)| ≤ N) the terms m are the fewest
+        with truncation bound N·|ρ|^(m+1)/((m+1)(1 − |ρ|)) ≤ LOGDET_TAIL_TOL;
+        the Monte Carlo standard error of the sum is :meth:`logdet_error`. A ρ
+        needing more than MAX_SERIES_TERMS terms (|ρ| close to or above 1) is
+        evaluated by the exact sparse LU.
+        """
         if self.logdet_method == "eigen":
             values = self.eigenvalues
             if np.iscomplexobj(values):
                 return float(np.sum(np.log(np.abs(1.0 - rho * values))))
             return float(np.sum(np.log1p(-rho * values)))
+        if self.logdet_method == "barry-pace":
+            m = self.series_terms(rho)
+            if m is not None:
+                t = self._moments(m)
+                k = np.arange(1, m + 1)
+                return float(-np.sum(rho**k * t[1:m + 1] / k))
+        return self.logdet_lu(rho)
+
+    def logdet_lu(self, rho: float) -> float:
+        """log|I − ρW| from the diagonal of a sparse LU of I − ρW (exact)."""
         lu = spla.splu((sp.identity(self.n, format="csc") - rho * self.matrix).tocsc())
         return float(np.sum(np.log(np.abs(lu.U.diagonal()))))
+
+    def series_terms(self, rho: float) -> int | None:
+        """Fewest terms m with N·|ρ|^(m+1)/((m+1)(1 − |ρ|)) ≤ LOGDET_TAIL_TOL, or None.
+
+        None when |ρ| ≥ 1, a row of W sums above one (the bound needs |ω| ≤ 1) or
+        more than MAX_SERIES_TERMS terms would be needed.
+        """
+        a = abs(float(rho))
+        if a >= 1.0 or not self.substochastic:
+            return None
+        if a == 0.0:
+            return 1
+        k = np.arange(1, MAX_SERIES_TERMS + 1)
+        bound = self.n * np.exp((k + 1) * math.log(a)) / ((k + 1) * (1.0 - a))
+        ok = np.flatnonzero(bound <= LOGDET_TAIL_TOL)
+        return int(k[ok[0]]) if len(ok) else None
+
+    def logdet_error(self, rho: float) -> tuple[float, float]:
+        """(truncation bound, Monte Carlo standard error) of the ``"barry-pace"`` log|I − ρW|.
+
+        The standard error is that of Σ_k ρ^k t̂_k/k over the probes (the exact
+        low moments add none). Both are 0 for the exact routes.
+        """
+        m = self.series_terms(rho) if self.logdet_method == "barry-pace" else None
+        if m is None:
+            return 0.0, 0.0
+        self._moments(m)
+        per_probe = self._probe_moments[:, 1:m + 1]  # (probes, m)
+        k = np.arange(1, m + 1)
+        sums = per_probe @ (rho**k / k)
+        a = abs(float(rho))
+        tail = self.n * a ** (m + 1) / ((m + 1) * (1.0 - a))
+        return float(tail), float(np.std(sums, ddof=1) / math.sqrt(len(sums)))
 
     @property
     def exact_traces(self) -> bool:
@@ -187,7 +275,7 @@ class PreparedWeights:
             values = self.eigenvalues
             f = values / (1.0 - rho * values)
             return float(np.sum(f).real), float(np.sum(f * f).real)
-        t = self.power_traces
+        t = self._series_moments(rho, 2)
         k = np.arange(len(t) - 2)
         powers = rho**k
         return float(powers @ t[1:-1]), float((powers * (k + 1)) @ t[2:])
@@ -198,30 +286,54 @@ class PreparedWeights:
             values = self.eigenvalues
             inv = 1.0 / (1.0 - rho * values)
             return float(np.sum(inv).real), float(np.sum(values * inv).real)
-        t = self.power_traces
+        t = self._series_moments(rho, 1)
         powers = rho ** np.arange(len(t) - 1)
         return float(powers @ t[:-1]), float(powers @ t[1:])
 
-    @cached_property
+    @property
     def power_traces(self) -> np.ndarray:
-        """tr(W^k), k = 0..POWER_TERMS: exact for k ≤ 2, seeded Hutchinson estimates beyond
+        """tr(W^k), k = 0..POWER_TERMS: exact for k ≤ 2 (≤ 4 for a sparse W²), seeded Hutchinson estimates beyond
         (LeSage & Pace 2009, §4.2), for weights too large for eigenvalues."""
-        m = self.matrix
-        out = np.empty(POWER_TERMS + 1)
-        out[0] = self.n
-        out[1] = float(m.diagonal().sum())
-        out[2] = float(m.multiply(m.T).sum())
-        z = self._probes()
-        v = z
-        for k in range(1, POWER_TERMS + 1):
-            v = m @ v
-            if k > 2:
-                out[k] = float(np.mean(np.sum(z * v, axis=0)))
-        return out
+        return self._moments(POWER_TERMS)[: POWER_TERMS + 1]
+
+    def _series_moments(self, rho: float, extra: int) -> np.ndarray:
+        """Moments tr(W^k), k = 0..m + extra, with m from :meth:`series_terms` (POWER_TERMS if None)."""
+        m = self.series_terms(rho)
+        m = POWER_TERMS if m is None else m
+        return self._moments(m + extra)[: m + extra + 1]
+
+    def _moments(self, m: int) -> np.ndarray:
+        """tr(W^k), k = 0..(at least) m, extending the seeded probe iteration as needed."""
+        state = self.__dict__.setdefault("_moment_state", {})
+        if "traces" not in state:
+            w = self.matrix
+            z = self._probes()
+            state.update(z=z, v=z, k=0, per_probe=np.zeros((z.shape[1], 1)))
+            state["traces"] = np.array([float(self.n)])
+            state["exact"] = _exact_moments(w)
+        k0 = state["k"]
+        if m > k0:
+            z, v = state["z"], state["v"]
+            new = np.empty((z.shape[1], m - k0))
+            for j in range(m - k0):
+                v = self.matrix @ v
+                new[:, j] = np.einsum("ij,ij->j", z, v)
+            per_probe = np.concatenate([state["per_probe"], new], axis=1)
+            for k, value in enumerate(state["exact"][: per_probe.shape[1] - 1], start=1):
+                per_probe[:, k] = value
+            state.update(v=v, k=m, per_probe=per_probe, traces=per_probe.mean(axis=0))
+            state["traces"][0] = self.n
+        return state["traces"]
+
+    @property
+    def _probe_moments(self) -> np.ndarray:
+        """(probes, k) single-probe estimates z'W^k z behind :meth:`_moments`."""
+        return self.__dict__["_moment_state"]["per_probe"]
 
     def _probes(self) -> np.ndarray:
         rng = np.random.default_rng(int(self.fingerprint[:8], 16))
-        return rng.choice([-1.0, 1.0], size=(self.n, HUTCHINSON_PROBES))
+        probes = min(HUTCHINSON_MAX_PROBES, max(HUTCHINSON_PROBES, -(-PROBE_BUDGET // self.n)))
+        return rng.choice([-1.0, 1.0], size=(self.n, probes))
 
     def _solve_transposed(self, rho: float, rhs: np.ndarray) -> np.ndarray:
         wt = self.matrix.T.tocsc()
@@ -249,19 +361,22 @@ class PreparedWeights:
         Paths, fastest first:
 
         - W similar to a symmetric matrix, at most EIGENVECTOR_MAX_N units, and
-          these weights used before: cached eigenvectors, tr(G'G) in O(N²);
+          these weights used before (EIGENVECTOR_AFTER_USES): cached
+          eigenvectors, tr(G'G), G·zb and ‖G'1‖² in O(N²);
         - W similar to a symmetric matrix: one Cholesky inverse of the SPD
           matrix I − ρS (S = D^-1/2 C D^-1/2), about N³ flops;
         - otherwise one dense LU solve G = (I − ρW)⁻¹W (N ≤ DENSE_TRACE_MAX_N);
-        - above that, a seeded Hutchinson estimate of tr(G'G) and sparse solves.
+        - above that, a seeded Hutchinson estimate of tr(G'G) = E‖Gz‖² over
+          the seeded Rademacher probes (its standard error is kept in
+          :attr:`gtg_standard_error`), with (I − ρW)⁻¹ applied by the Neumann
+          series Σ ρ^k W^k to 1e-13 (``"barry-pace"``, rows summing to ≤ 1, |ρ| < 1)
+          or by a sparse LU.
         """
         if self.symmetric_base is not None and self.logdet_method == "eigen" and self.n <= EIGENVECTOR_MAX_N:
             self._uses["information"] = self._uses.get("information", 0) + 1
-            if self._uses["information"] > 1:
-                values, mix = self._frobenius_mix
-                f = values / (1.0 - rho * values)
-                gzb = None if zb is None else self.solve(rho, self.matrix @ zb.T).T
-                return float(f @ mix @ f), gzb, self._colsum_g_sq_sparse(rho)
+            small, limit, large = EIGENVECTOR_AFTER_USES
+            if self._uses["information"] > (small if self.n <= limit else large):
+                return self._eigenvector_terms(rho, zb)
         if self.symmetric_base is not None and self.n <= DENSE_TRACE_MAX_N:
             return self._symmetric_dense_terms(rho, zb)
         if self.n <= DENSE_TRACE_MAX_N:
@@ -269,9 +384,56 @@ class PreparedWeights:
             gzb = None if zb is None else (g @ zb.T).T
             colsum = g.sum(axis=0)
             return float(np.sum(g * g)), gzb, float(colsum @ colsum)
-        g = self.solve(rho, self.matrix @ self._probes())
-        gzb = None if zb is None else self.solve(rho, self.matrix @ zb.T).T
-        return float(np.mean(np.sum(g * g, axis=0))), gzb, self._colsum_g_sq_sparse(rho)
+        probes = self._probes()
+        rhs = self.matrix @ (probes if zb is None else np.concatenate([probes, zb.T], axis=1))
+        solved = self._apply_inverse(rho, rhs)
+        g = solved[:, : probes.shape[1]]
+        gzb = None if zb is None else solved[:, probes.shape[1]:].T
+        per_probe = np.sum(g * g, axis=0)
+        self.__dict__["_gtg_se"] = float(np.std(per_probe, ddof=1) / math.sqrt(len(per_probe)))
+        return float(np.mean(per_probe)), gzb, self._colsum_g_sq_sparse(rho)
+
+    @property
+    def gtg_standard_error(self) -> float:
+        """Monte Carlo standard error of the last stochastic tr(G'G) (0.0 when it was exact)."""
+        return float(self.__dict__.get("_gtg_se", 0.0))
+
+    def _neumann(self, rho: float) -> bool:
+        return self.logdet_method == "barry-pace" and self.substochastic and abs(rho) < 1.0
+
+    def _apply_inverse(self, rho: float, rhs: np.ndarray, transposed: bool = False) -> np.ndarray:
+        """(I − ρW)⁻¹ rhs (or (I − ρW')⁻¹ rhs): Neumann series on the Barry–Pace route, else sparse LU."""
+        rhs = np.asarray(rhs, dtype=float)
+        if not self._neumann(rho):
+            return self._solve_transposed(rho, rhs) if transposed else self.solve(rho, rhs)
+        w = sp.csr_array(self.matrix.T) if transposed else self.matrix
+        out = rhs.copy()
+        term = rhs
+        scale = max(float(np.abs(rhs).max(initial=0.0)), 1e-300)
+        for _ in range(100_000):  # ‖ρW‖∞ = |ρ| (‖ρW'‖₁ = |ρ|): the terms shrink geometrically
+            term = rho * (w @ term)
+            out += term
+            if float(np.abs(term).max(initial=0.0)) <= 1e-13 * scale:
+                break
+        return out
+
+    def _eigenvector_terms(self, rho: float, zb: np.ndarray | None) -> tuple[float, np.ndarray | None, float]:
+        """The information terms in O(N²) from the cached eigenvectors: G = D^-1/2 Q F Q' D^1/2."""
+        values, mix, q = self._frobenius_mix
+        d = self.symmetric_base[1]  # type: ignore[index]
+        linked = d > 0
+        root = np.sqrt(d[linked])
+        f = values / (1.0 - rho * values)
+        # one pass over Q each way for G'1 = D^1/2 Q F Q' D^-1/2 1 and every period's G·zb
+        rows = (1.0 / root)[None, :] if zb is None else np.vstack([1.0 / root, zb[:, linked] * root])
+        coords = (rows @ q) * f
+        back = coords @ q.T
+        colsum = root * back[0]
+        gzb = None
+        if zb is not None:
+            gzb = np.zeros_like(zb, dtype=float)
+            gzb[:, linked] = back[1:] / root
+        return float(f @ mix @ f), gzb, float(colsum @ colsum)
 
     def _symmetric_dense_terms(self, rho: float, zb: np.ndarray | None) -> tuple[float, np.ndarray | None, float]:
         """The information terms from one Cholesky inverse of I − ρS (in place, N² memory)."""
@@ -312,7 +474,7 @@ class PreparedWeights:
 
     def _colsum_g_sq_sparse(self, rho: float) -> float:
         """‖G'1‖² (squared column sums of G), via one sparse solve with W'."""
-        c = self._solve_transposed(rho, np.asarray(self.matrix.T @ np.ones(self.n), dtype=float))
+        c = self._apply_inverse(rho, np.asarray(self.matrix.T @ np.ones(self.n), dtype=float), transposed=True)
         return float(c @ c)
 
     def g_matrix(self, rho: float) -> np.ndarray:
@@ -363,9 +525,11 @@ def prepare_weights(
         Divide each row by its sum (islands stay zero rows), as spatial
         panel models usually assume. ``False`` uses the weights as given.
     logdet
-        ``"eigen"`` (eigenvalues once, then Σ log|1 − ρω|), ``"lu"`` (sparse
-        LU per evaluation, for very large N) or ``"auto"`` (eigen up to
-        5,000 units).
+        ``"eigen"`` (eigenvalues once, then Σ log|1 − ρω|), ``"lu"`` (exact
+        sparse LU per evaluation), ``"barry-pace"`` (stochastic moment series
+        with a stated error bound, for W whose rows sum to at most one; see
+        :meth:`PreparedWeights.logdet`) or ``"auto"`` (eigen up to 5,000 units,
+        then barry-pace when rows sum to at most one, else lu).
 
     Raises
     ------
@@ -374,8 +538,8 @@ def prepare_weights(
     """
     if isinstance(weights, PreparedWeights):
         return weights
-    if logdet not in ("auto", "eigen", "lu"):
-        raise WeightsError(f"logdet must be 'auto', 'eigen' or 'lu', not {logdet!r}.")
+    if logdet not in ("auto", "eigen", "lu", "barry-pace"):
+        raise WeightsError(f"logdet must be 'auto', 'eigen', 'lu' or 'barry-pace', not {logdet!r}.")
     ids, raw, transformation = _as_sparse(weights)
     key = (_fingerprint(ids, raw), row_standardize, logdet)
     if key in _PREPARED:
@@ -413,32 +577,93 @@ def _build(
     else:
         matrix = raw
         base = (raw, np.ones(len(d))) if symmetric else None
-    method: Literal["eigen", "lu"] = (
-        ("eigen" if len(ids) <= EIGEN_MAX_N else "lu") if logdet == "auto" else logdet  # type: ignore[assignment]
-    )
+    if base is None and np.allclose(d[d > 0], 1.0, rtol=0, atol=1e-9):
+        # a W row-standardised before it reached us: find the symmetric matrix it came from
+        base = _symmetric_similar(matrix)
+    if logdet == "auto":
+        bounded = float(np.asarray(matrix.sum(axis=1)).max(initial=0.0)) <= 1.0 + 1e-9
+        method = "eigen" if len(ids) <= EIGEN_MAX_N else ("barry-pace" if bounded else "lu")
+    else:
+        method = logdet
     return PreparedWeights(
         ids=ids, matrix=matrix, transformation=transformation, symmetric_base=base, logdet_method=method
     )
 
 
 def _as_sparse(weights: object) -> tuple[np.ndarray, sp.csr_array, str]:
-    from libpysal.graph import Graph
+    import sys
+
+    # a Graph or W exists only once libpysal is imported: do not import it (and geopandas) here
+    graph_module, weights_module = sys.modules.get("libpysal.graph"), sys.modules.get("libpysal.weights")
+    Graph = getattr(graph_module, "Graph", ())
 
     # copies: libpysal caches Graph.sparse, and sorting or dropping explicit zeros (islands are zero
     # self-loops) in shared arrays would change the caller's Graph and its fingerprint
     if isinstance(weights, Graph):
         ids = np.asarray(weights.unique_ids)
         return ids, sp.csr_array(weights.sparse, copy=True), str(weights.transformation)
-    try:
-        from libpysal.weights import W
-    except ImportError:  # pragma: no cover
-        W = ()  # type: ignore[assignment]
+    W = getattr(weights_module, "W", ())
     if isinstance(weights, W):
         return np.asarray(weights.id_order), sp.csr_array(weights.sparse, copy=True), str(weights.transform).upper()
     raise WeightsError(
         f"weights must be a libpysal Graph (e.g. from spillmap.weights.build_ring), a libpysal W "
         f"or PreparedWeights, not {type(weights).__name__}."
     )
+
+
+def _symmetric_similar(matrix: sp.csr_array) -> tuple[sp.csr_array, np.ndarray] | None:
+    """``(C, d)`` with ``matrix = diag(1/d) @ C`` and C symmetric, or None when there is none.
+
+    diag(d)·W is symmetric iff d_i W_ij = d_j W_ji for every link, so d follows
+    from one root per connected component along a breadth-first tree
+    (d_j = d_i W_ij / W_ji) and is then checked on every link. Zero rows get
+    d = 0. d is fixed up to one factor per component (irrelevant to W's
+    eigenvalues, eigenvectors and the traces).
+    """
+    w = sp.csr_array(matrix, copy=True)
+    w.sum_duplicates()
+    w.sort_indices()
+    n = w.shape[0]
+    pattern = sp.csr_array((np.ones(w.nnz), w.indices, w.indptr), shape=w.shape)
+    if abs(pattern - pattern.T).nnz:
+        return None  # i → j without j → i
+    _, labels = csgraph.connected_components(pattern, directed=False)
+    log_d = np.zeros(n)
+    _, roots, sizes = np.unique(labels, return_index=True, return_counts=True)
+    for root in roots[sizes > 1]:
+        order, pred = csgraph.breadth_first_order(pattern, int(root), directed=False)
+        child = order[1:]
+        parent = pred[child]
+        ratio = np.log(np.asarray(w[parent, child]).ravel()) - np.log(np.asarray(w[child, parent]).ravel())
+        step = dict(zip(child.tolist(), ratio.tolist()))
+        parent_of = dict(zip(child.tolist(), parent.tolist()))
+        for node in child.tolist():  # parents come first in breadth-first order
+            log_d[node] = log_d[parent_of[node]] + step[node]
+    d = np.exp(log_d)
+    d[np.diff(w.indptr) == 0] = 0.0
+    c = sp.csr_array(sp.diags(d) @ w)
+    ct = sp.csr_array(c.T)
+    ct.sort_indices()
+    c.sort_indices()
+    if not np.array_equal(c.indices, ct.indices):
+        return None
+    if np.any(np.abs(c.data - ct.data) > _SIMILAR_TOL * np.maximum(np.abs(c.data), np.abs(ct.data))):
+        return None
+    return sp.csr_array((0.5 * (c.data + ct.data), c.indices, c.indptr), shape=c.shape), d
+
+
+#: tr(W³) and tr(W⁴) are computed exactly (from W²) when W² has at most this many entries.
+EXACT_MOMENT_MAX_NNZ = 30_000_000
+
+
+def _exact_moments(w: sp.csr_array) -> tuple[float, ...]:
+    """tr(W), tr(W²) and, when W² is sparse enough, tr(W³) = Σ W²∘W' and tr(W⁴) = Σ W²∘(W²)'."""
+    out = (float(w.diagonal().sum()), float(w.multiply(w.T).sum()))
+    pattern = sp.csr_array((np.ones(w.nnz), w.indices, w.indptr), shape=w.shape)
+    if float((pattern @ np.diff(w.indptr).astype(float)).sum()) > EXACT_MOMENT_MAX_NNZ:
+        return out  # upper bound on nnz(W²)
+    w2 = sp.csr_array(w @ w)
+    return (*out, float(w2.multiply(w.T).sum()), float(w2.multiply(w2.T).sum()))
 
 
 def _is_symmetric(matrix: sp.csr_array) -> bool:
