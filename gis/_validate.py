@@ -19,33 +19,17 @@ from spillmap.errors import (
     MissingIdError,
 )
 
+from ._ids import (  # re-exported: the helpers live in the light _ids
+    MAX_LISTED,
+    _plain,
+    describe_groups,
+    format_ids,
+)
 from ._options import LIBRARY_OPTIONS, option_fix
 
 __all__ = ["validate_layer", "validate_ids", "require_columns", "format_ids", "describe_groups"]
 
-#: How many ids an error message lists before it says "and N more".
-MAX_LISTED = 12
-
 _POLYGONAL = {"Polygon", "MultiPolygon"}
-
-
-def format_ids(ids: Sequence[object], limit: int = MAX_LISTED) -> str:
-    """Render ids for a message: ``'a', 'b', 'c' and 4 more``."""
-    ids = list(ids)
-    shown = ", ".join(repr(_plain(i)) for i in ids[:limit])
-    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
-
-
-def _plain(value: object) -> object:
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def describe_groups(groups: Sequence[tuple[Sequence[object], str]]) -> str:
-    """``"2 unit(s) of the panel ...: 'a', 'b'; 1 id(s) ...: 'c'"`` for the non-empty groups.
-
-    Each group is (ids, text); the text follows the count, e.g. ``"unit(s) of the layer"``.
-    """
-    return "; ".join(f"{len(ids)} {text}: {format_ids(ids)}" for ids, text in groups if len(ids))
 
 
 def require_columns(frame: pd.DataFrame, columns: Sequence[str], where: str, *, fix: str = "(CLI: --id)") -> None:

@@ -24,8 +24,8 @@ from collections.abc import Iterable, Iterator
 
 from spillmap.errors import ClusterLostError, SchedulerError
 
-__all__ = ["dask_client", "check_scheduler", "cluster_threads", "completed", "scheduler_named",
-           "LOOPBACK_ANY_PORT", "RETRIES"]
+__all__ = ["dask_client", "check_scheduler", "cluster_threads", "completed", "scheduler_named", "local_threads",
+           "LOOPBACK_ANY_PORT", "LOCAL_THREADS", "RETRIES"]
 
 #: HTTP address of the in-process scheduler: loopback only, any free port.
 LOOPBACK_ANY_PORT = "127.0.0.1:0"
@@ -35,6 +35,8 @@ CONNECT_TIMEOUT_S = 5.0
 WORKER_WAIT_S = 2.0
 #: Seconds without any worker during a run before the cluster counts as lost.
 LOST_AFTER_S = 10.0
+#: Threads of the in-process cluster when none are asked for (capped at the available cores).
+LOCAL_THREADS = 2
 #: Retries of a task whose worker failed (``client.submit(..., retries=RETRIES)``).
 RETRIES = 2
 #: How a run can do without the scheduler; ``run`` words it for its config file (:func:`scheduler_named`).
@@ -143,14 +145,35 @@ def cluster_threads(client) -> int:  # noqa: ANN001 - distributed.Client
     return max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
 
 
+def local_threads(threads: int | None) -> int:
+    """Threads of the in-process cluster: ``threads`` (default :data:`LOCAL_THREADS`), at most the available cores.
+
+    More threads than cores only queue behind each other (each holds at least
+    one BLAS thread); the cap is logged at DEBUG.
+    """
+    from spillmap.models._threads import available_cores
+
+    cores = available_cores()
+    wanted = LOCAL_THREADS if threads is None else max(1, int(threads))
+    if wanted > cores:
+        logging.getLogger(__name__).debug("in-process Dask cluster: %d threads asked, %d cores available; using %d",
+                                          wanted, cores, cores)
+    return min(wanted, cores)
+
+
 @contextlib.contextmanager
 def dask_client(scheduler: str | None, threads: int | None) -> Iterator[object]:
-    """A ``distributed.Client`` on ``scheduler``, or on an in-process cluster of ``threads`` threads (default 2).
+    """A ``distributed.Client`` on ``scheduler``, or on an in-process cluster of ``threads`` threads.
 
-    A scheduler given by address must answer within :data:`CONNECT_TIMEOUT_S`
-    seconds and have a worker (else :class:`SchedulerError`). The
-    ``distributed`` logger is held at ERROR while the client lives and
-    restored afterwards.
+    The in-process cluster is one worker of threads in this process (no
+    process start-up, no copies of the data), with ``threads`` (default 2)
+    capped at the cores this process may use (:func:`local_threads`): its
+    tasks share the process's BLAS, and :mod:`spillmap.models._threads` gives
+    each task ``cores // threads`` BLAS threads, so tasks × BLAS threads never
+    exceed the cores. A scheduler given by address must answer within
+    :data:`CONNECT_TIMEOUT_S` seconds and have a worker (else
+    :class:`SchedulerError`). The ``distributed`` logger is held at ERROR
+    while the client lives and restored afterwards.
     """
     from distributed import Client, LocalCluster
 
@@ -158,7 +181,7 @@ def dask_client(scheduler: str | None, threads: int | None) -> Iterator[object]:
     with _quiet():
         try:
             if scheduler is None:
-                cluster = LocalCluster(n_workers=1, threads_per_worker=threads or 2, processes=False,
+                cluster = LocalCluster(n_workers=1, threads_per_worker=local_threads(threads), processes=False,
                                        dashboard_address=LOOPBACK_ANY_PORT, silence_logs=logging.ERROR)
                 client = Client(cluster)
             else:

@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from spillmap.errors import EstimationError, MissingColumnError, PanelShapeError, SpillmapWarning
-from spillmap.gis._validate import format_ids
+from spillmap.gis._ids import format_ids
 from spillmap.models._format import TableExport
 from spillmap.models.did._treatment import FIRST_YEAR, AlwaysTreatedWarning, TreatmentPanel
 

@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from spillmap.errors import EstimationError, MissingColumnError, PanelShapeError
-from spillmap.gis._validate import format_ids
+from spillmap.gis._ids import format_ids
 from spillmap.models.did._regress import _check_controls, _fit, _prepare, _TableExport
 
 __all__ = ["heterogeneity", "HeterogeneityResult", "DifferenceTest", "baseline_groups"]

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from spillmap.errors import MissingColumnError, PanelShapeError
-from spillmap.gis._validate import format_ids
+from spillmap.gis._ids import format_ids
 
 __all__ = ["Direction", "EntropyIndexResult", "entropy_index"]
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from spillmap.errors import EstimationError, MissingColumnError, PanelShapeError
-from spillmap.gis._validate import format_ids
+from spillmap.gis._ids import format_ids
 from spillmap.models._format import TableExport
 from spillmap.models.did._did import _pf, _tidy
 from spillmap.models.did._treatment import FIRST_YEAR

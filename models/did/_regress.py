@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from spillmap.errors import CollinearityError, EstimationError, MissingColumnError, PanelShapeError
-from spillmap.gis._validate import format_ids
+from spillmap.gis._ids import format_ids
 from spillmap.models._format import TableExport
 
 __all__: list[str] = []  # helpers for _heterogeneity, _mediation, _moderation

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from spillmap.errors import MissingColumnError, PanelShapeError, SpillmapWarning
-from spillmap.gis._validate import format_ids
+from spillmap.gis._ids import format_ids
 
 __all__ = ["TreatmentPanel", "TreatmentReport", "assign_treatment", "TreatmentWarning", "AlwaysTreatedWarning"]
 

@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 import scipy.linalg as sla
 from scipy.optimize import minimize_scalar
-from spillmap.gis._validate import format_ids
+from spillmap.gis._ids import format_ids
 
 from spillmap.errors import (
     CollinearityError,

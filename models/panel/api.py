@@ -8,7 +8,7 @@ from typing import Literal
 import pandas as pd
 
 from spillmap.errors import EstimationError, MissingColumnError, PanelShapeError
-from spillmap.gis._validate import format_ids
+from spillmap.gis._ids import format_ids
 
 from spillmap.models.panel._fe import FixedEffects
 from spillmap.models.panel._ml import DURBIN_MODELS, Model, RawFit, fit_panel

@@ -50,7 +50,7 @@ import scipy.linalg as sla
 from scipy.interpolate import BarycentricInterpolator
 
 from spillmap.errors import EstimationError, MissingColumnError, MissingIdError, PanelShapeError
-from spillmap.gis._validate import format_ids
+from spillmap.gis._ids import format_ids
 
 from spillmap.models.panel._effects import _draw
 from spillmap.models.panel._results import SpatialPanelResult, Summary
