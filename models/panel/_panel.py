@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from spillmap.gis._validate import describe_groups, format_ids
+from spillmap.gis._ids import describe_groups, format_ids
 from spillmap.models.panel._fe import FixedEffects, demean
 
 from spillmap.errors import (
@@ -456,13 +456,20 @@ def panel_arrays(
             f"{where} has no column {format_ids(missing)}; its columns are: "
             f"{', '.join(map(str, data.columns))}."
         )
-    frame = data[list(dict.fromkeys(columns))]
-    _check_numeric(frame, [y, *x], where)
-    _check_missing(frame, id_col, time_col, [y, *x], where)
+    # fast path: plain arrays, checked with numpy; the pandas checks below only run to word an error
+    _check_numeric(data, [y, *x], where)
+    units, times = data[id_col], data[time_col]
+    values = np.empty((len(data), 1 + len(x)))
+    for j, c in enumerate((y, *x)):
+        values[:, j] = data[c].to_numpy(dtype=float, na_value=np.nan)
+    time_values = times.to_numpy()
+    if not np.isfinite(values).all() or units.isna().any() or pd.isna(time_values).any():
+        _check_missing(data[list(dict.fromkeys(columns))], id_col, time_col, [y, *x], where)
+    frame = data
 
-    unit_pos = _positions(frame[id_col], ids)
-    periods = np.sort(frame[time_col].unique())
-    time_pos = np.searchsorted(periods, frame[time_col].to_numpy())
+    unit_pos = _positions(units, ids)
+    periods = np.sort(pd.unique(time_values))
+    time_pos = np.searchsorted(periods, time_values)
     t, n = len(periods), len(ids)
 
     unknown = unit_pos < 0
@@ -501,9 +508,9 @@ def panel_arrays(
         raise PanelShapeError(f"{where} has a single period; fixed-effects panel models need at least two.")
 
     y_arr = np.empty((t, n))
-    y_arr[time_pos, unit_pos] = frame[y].to_numpy(dtype=float)
+    y_arr[time_pos, unit_pos] = values[:, 0]
     x_arr = np.empty((t, n, len(x)))
-    x_arr[time_pos, unit_pos, :] = frame[list(x)].to_numpy(dtype=float)
+    x_arr[time_pos, unit_pos, :] = values[:, 1:]
     return PanelData(
         y=y_arr, x=x_arr, y_name=y, x_names=tuple(x), ids=np.asarray(ids), periods=periods
     )

@@ -42,7 +42,7 @@ def test_prepare_and_fit_leave_the_graph_alone():
     frame = pd.DataFrame([(u, t) for t in range(6) for u in ids], columns=["id", "t"])
     frame["x"] = rng.normal(size=len(frame))
     frame["y"] = frame["x"] + rng.normal(size=len(frame))
-    fit_spatial_panel(frame, "y ~ x", id_col="id", time_col="t", weights=graph, model="sar")
+    fit_spatial_panel(frame, "y ~ x", id_col="id", time_col="t", weights=graph, model="sar", fe="unit")
     after = _snapshot(graph)
     for a, b in zip(before[:3], after[:3]):
         np.testing.assert_array_equal(a, b)
