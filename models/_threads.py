@@ -15,7 +15,11 @@ Above :data:`SINGLE_THREAD_MAX_N` units BLAS may use several threads, but
 never more than the cores this process may run on (``os.sched_getaffinity``)
 divided among the threads of the Dask worker running the fit, so that worker
 threads × BLAS threads never exceed the cores; a lower limit the caller set
-(``OPENBLAS_NUM_THREADS``, threadpoolctl) is kept.
+(``OPENBLAS_NUM_THREADS``, threadpoolctl) is kept. On a shared machine it is
+also no more than the cores other processes leave idle (sampled from
+``/proc/stat`` for 30 ms before a large fit, Linux only): OpenBLAS threads
+spin while they wait, so two threads on two cores with another busy process
+made a 2,875-unit fit 1.6× slower than one thread (``benchmarks/bench_threads.py``).
 
 Finding the libraries: numpy's and scipy's wheels ship their own OpenBLAS
 (``numpy.libs/``, ``scipy.libs/``); when those are the loaded ones they are
@@ -37,7 +41,8 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 
-__all__ = ["SINGLE_THREAD_MAX_N", "available_cores", "blas_threads", "one_blas_thread", "task_blas_limit"]
+__all__ = ["SINGLE_THREAD_MAX_N", "available_cores", "blas_threads", "idle_cores", "one_blas_thread",
+           "task_blas_limit"]
 
 #: Up to this many units one BLAS thread is faster: numpy and scipy ship separate OpenBLAS
 #: libraries whose idle threads spin and fight for the cores between small calls.
@@ -53,6 +58,34 @@ _SUFFIXES = ("64_", "", "_64")
 _lock = threading.Lock()
 _depth = 0
 _restore: Callable[[], None] | None = None
+
+
+#: Seconds of /proc/stat sampled before a large fit to count the cores other processes leave idle.
+IDLE_WINDOW_S = 0.03
+
+
+def idle_cores(window: float = IDLE_WINDOW_S) -> float | None:
+    """Cores other processes left idle over ``window`` seconds (this process's own time counts as idle;
+    None where /proc/stat is not readable)."""
+    import time
+
+    def sample() -> tuple[float, float]:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = [float(v) for v in f.readline().split()[1:]]
+        with open("/proc/self/stat", encoding="ascii") as f:  # this process's own time counts as idle:
+            own = f.read().rsplit(")", 1)[1].split()  # OpenBLAS threads spin a while after each call
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0) + float(own[11]) + float(own[12])
+        return idle, sum(fields[:8])
+
+    try:
+        idle0, total0 = sample()
+        time.sleep(window)
+        idle1, total1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    if total1 <= total0:
+        return None
+    return min(1.0, (idle1 - idle0) / (total1 - total0)) * (os.cpu_count() or 1)
 
 
 def available_cores() -> int:
@@ -181,7 +214,13 @@ def task_blas_limit() -> int:
 
 
 def blas_threads(n: int) -> contextlib.AbstractContextManager[None]:
-    """One BLAS thread up to :data:`SINGLE_THREAD_MAX_N` units; above, :func:`task_blas_limit` threads."""
+    """One BLAS thread up to :data:`SINGLE_THREAD_MAX_N` units; above, :func:`task_blas_limit` threads, and
+    no more than the cores other processes leave idle (:func:`idle_cores`, at least one)."""
     if n > SINGLE_THREAD_MAX_N:
-        return _hold(task_blas_limit())
+        limit = task_blas_limit()
+        if limit > 1:
+            idle = idle_cores()
+            if idle is not None:
+                limit = max(1, min(limit, int(idle + 0.5)))
+        return _hold(limit)
     return one_blas_thread()

@@ -14,6 +14,8 @@ limits and restores); a lower limit the caller set is kept.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import sys
 import time
@@ -133,3 +135,26 @@ def test_threadpoolctl_fallback_limits_and_restores(monkeypatch):
     with blas_threads(SINGLE_THREAD_MAX_N + 1):
         assert max(_blas()) <= available_cores()
     assert _blas() == before
+
+
+def test_large_fits_take_only_the_cores_others_leave_idle(monkeypatch):
+    """Above 1,500 units BLAS threads are at most the idle cores (at least one); unknown idleness: the cap."""
+    from spillmap.models import _threads
+
+    seen = []
+    monkeypatch.setattr(_threads, "_hold", lambda n: seen.append(n) or contextlib.nullcontext())
+    monkeypatch.setattr(_threads, "task_blas_limit", lambda: 4)
+    for idle, expected in ((0.2, 1), (1.4, 1), (2.6, 3), (7.0, 4), (None, 4)):
+        monkeypatch.setattr(_threads, "idle_cores", lambda window=0.0, v=idle: v)
+        with _threads.blas_threads(_threads.SINGLE_THREAD_MAX_N + 1):
+            pass
+        assert seen[-1] == expected, (idle, seen[-1])
+
+
+def test_idle_cores_counts_this_process_as_idle():
+    from spillmap.models._threads import idle_cores
+
+    value = idle_cores(0.02)
+    if value is None:  # no /proc/stat (not Linux)
+        return
+    assert 0.0 <= value <= (os.cpu_count() or 1)
