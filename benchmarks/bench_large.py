@@ -31,6 +31,7 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,9 @@ import scipy.sparse as sp
 from libpysal.graph import Graph
 from scipy.spatial import cKDTree
 from spillmap.models import fit_spatial_panel, prepare_weights
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.models.large_data import simulate_panel  # noqa: E402 - the panel the tests use
 
 FORMULA = "y ~ x1 + x2"
 KW = {"id_col": "unit", "time_col": "year", "model": "sdm", "fe": "twoways"}
@@ -53,17 +57,7 @@ def knn_graph(n: int, seed: int, k: int = 6) -> Graph:
 
 
 def simulate(graph: Graph, t: int, seed: int, rho: float = 0.5) -> pd.DataFrame:
-    w = prepare_weights(graph, logdet="lu")
-    rng = np.random.default_rng(seed)
-    n = w.n
-    mu, alpha = rng.normal(size=n), rng.normal(size=t)
-    x = rng.normal(size=(t, n, 2)) + 0.3 * mu[None, :, None]
-    core = x @ np.array([1.0, -0.5]) + w.lag(x) @ np.array([0.5, 0.2]) + mu + alpha[:, None] + rng.normal(size=(t, n))
-    y = w.solve(rho, core.T).T
-    return pd.DataFrame({
-        "unit": np.tile(np.asarray(w.ids), t), "year": np.repeat(np.arange(t), n),
-        "y": y.ravel(), "x1": x[:, :, 0].ravel(), "x2": x[:, :, 1].ravel(),
-    })
+    return simulate_panel(graph, t, rho=rho, seed=seed)
 
 
 def peak_gb() -> float:

@@ -13,8 +13,9 @@ loads what ``read_layer`` needs.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from spillmap._lazy import lazy_exports
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time ``__getattr__`` imports on first use
     from ._distance import DistanceMethod, PairwiseDistances, pairwise_distances
@@ -51,46 +52,46 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time ``__getattr__`` imp
     from ._zonal import ZONAL_STATS, merge_zonal, rasters_from_pattern, zonal_stats
 
 _LAZY = {  # public name -> private module that defines it; imported on first use (PEP 562)
-    "DistanceMethod": "_distance",
-    "PairwiseDistances": "_distance",
-    "pairwise_distances": "_distance",
-    "GpkgVersion": "_export",
-    "write_geojson": "_export",
-    "write_geotiff": "_export",
-    "write_shapefile": "_export",
-    "write_styled_geopackage": "_export",
-    "list_layers": "_io",
-    "read_layer": "_io",
-    "write_layer": "_io",
-    "PILOTS_FILE": "_pilots",
-    "PilotJoin": "_pilots",
-    "pilot_years": "_pilots",
-    "read_pilots": "_pilots",
-    "PointMethod": "_points",
-    "representative_points": "_points",
-    "is_metric": "_project",
-    "suggest_metric_crs": "_project",
-    "to_projected": "_project",
-    "CHINA_ID": "_shipped",
-    "CHINA_LAYER": "_shipped",
-    "CHINA_NAME": "_shipped",
-    "CHINA_REGIONS": "_shipped",
-    "read_china_layer": "_shipped",
-    "shipped_path": "_shipped",
-    "NO_DATA": "_styles",
-    "NOT_SIGNIFICANT": "_styles",
-    "NOT_SIGNIFICANT_COLOR": "_styles",
-    "ClassMethod": "_styles",
-    "ColorScheme": "_styles",
-    "LayerStyle": "_styles",
-    "StyleClass": "_styles",
-    "graduated_style": "_styles",
-    "validate_ids": "_validate",
-    "validate_layer": "_validate",
-    "ZONAL_STATS": "_zonal",
-    "merge_zonal": "_zonal",
-    "rasters_from_pattern": "_zonal",
-    "zonal_stats": "_zonal",
+    "DistanceMethod": "._distance",
+    "PairwiseDistances": "._distance",
+    "pairwise_distances": "._distance",
+    "GpkgVersion": "._export",
+    "write_geojson": "._export",
+    "write_geotiff": "._export",
+    "write_shapefile": "._export",
+    "write_styled_geopackage": "._export",
+    "list_layers": "._io",
+    "read_layer": "._io",
+    "write_layer": "._io",
+    "PILOTS_FILE": "._pilots",
+    "PilotJoin": "._pilots",
+    "pilot_years": "._pilots",
+    "read_pilots": "._pilots",
+    "PointMethod": "._points",
+    "representative_points": "._points",
+    "is_metric": "._project",
+    "suggest_metric_crs": "._project",
+    "to_projected": "._project",
+    "CHINA_ID": "._shipped",
+    "CHINA_LAYER": "._shipped",
+    "CHINA_NAME": "._shipped",
+    "CHINA_REGIONS": "._shipped",
+    "read_china_layer": "._shipped",
+    "shipped_path": "._shipped",
+    "NO_DATA": "._styles",
+    "NOT_SIGNIFICANT": "._styles",
+    "NOT_SIGNIFICANT_COLOR": "._styles",
+    "ClassMethod": "._styles",
+    "ColorScheme": "._styles",
+    "LayerStyle": "._styles",
+    "StyleClass": "._styles",
+    "graduated_style": "._styles",
+    "validate_ids": "._validate",
+    "validate_layer": "._validate",
+    "ZONAL_STATS": "._zonal",
+    "merge_zonal": "._zonal",
+    "rasters_from_pattern": "._zonal",
+    "zonal_stats": "._zonal",
 }
 
 __all__ = [
@@ -137,14 +138,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'spillmap.gis' has no attribute {name!r}")
-    value = getattr(import_module(f".{module}", __name__), name)
-    globals()[name] = value  # the next access skips __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

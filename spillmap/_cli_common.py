@@ -194,7 +194,7 @@ HeadlineJsonOpt = Annotated[bool, json_option("Print the headline estimates as J
 TablesOpt = Annotated[str, typer.Option(
     "--tables", help="Publication tables in tables/ (columns = specifications, stars, SE in parentheses): "
                      "comma-separated md, tex, docx, html; 'none' for none.")]
-TABLE_FORMATS = ("md", "tex", "docx", "html")
+TABLES_DEFAULT = "md,tex,docx,html"  # every format of spillmap.config.TABLE_FORMATS
 
 
 class CsControl(str, Enum):
@@ -204,6 +204,7 @@ class CsControl(str, Enum):
 
 def paper_formats(text: str) -> tuple[str, ...]:
     """``--tables`` as a tuple of formats; one error naming a wrong one."""
+    from spillmap.config import TABLE_FORMATS
     from spillmap.errors import SpillmapError
 
     wanted = [t.strip().lower().lstrip(".") for t in text.split(",") if t.strip()]

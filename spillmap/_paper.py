@@ -25,12 +25,13 @@ import numpy as np
 import pandas as pd
 
 from spillmap._files import atomic_path
+from spillmap._pubtable import STAR_NOTE
+from spillmap.config import TABLE_FORMATS
 
-__all__ = ["PAPER_FORMATS", "Column", "PaperTable", "column", "STAR_NOTE"]
+__all__ = ["PAPER_FORMATS", "Column", "PaperTable", "column"]
 
-#: Every format a publication table is written in, by default.
-PAPER_FORMATS = ("md", "tex", "docx", "html")
-STAR_NOTE = "* p<0.1, ** p<0.05, *** p<0.01."
+#: Every format a publication table is written in, by default (``[output] tables``' choices).
+PAPER_FORMATS = TABLE_FORMATS
 #: Bottom rows maketables knows, with the labels papers print.
 STAT_LABELS = {"N": "Observations", "n_units": "Units", "n_clusters": "Clusters", "r2_within": "Within R²",
                "ll": "Log-likelihood", "n_draws": "Draws", "n_matched": "Matched controls"}
@@ -110,22 +111,27 @@ class PaperTable:
         """The title, led by the synthetic-data note when there is one."""
         return f"{note} {self.title}" if note else self.title
 
+    @property
+    def full_notes(self) -> str:
+        """The table's notes, then how standard errors and stars read."""
+        return " ".join(p for p in (self.notes, "Standard errors in parentheses.", f"{STAR_NOTE}.") if p)
+
     def etable(self, note: str | None = None, *, latex: bool = False):  # noqa: ANN201 - maketables.ETable
         """The maketables ``ETable`` of this table (``.make("docx")``, ``.make("html")``, notebook display);
         ``latex=True`` escapes the caption and notes for ``.make("tex")`` (maketables passes them as written)."""
         heads = list(self.heads) if self.heads else None
-        notes = " ".join(p for p in (self.notes, "Standard errors in parentheses.", STAR_NOTE) if p)
         text = _latex_safe if latex else str
         return _etable_class()(
             list(self.columns), model_heads=heads, labels=dict(self.labels), felabels=FE_LABELS, feorder=["unit", "period"],
             model_stats=[s for s in self.stats if any(c.__maketables_stat__(s) is not None for c in self.columns)],
-            model_stats_labels=STAT_LABELS, notes=text(notes), caption=text(self.caption(note)),
+            model_stats_labels=STAT_LABELS, notes=text(self.full_notes), caption=text(self.caption(note)),
             signif_code=[0.01, 0.05, 0.1], coef_fmt="b:.3f* \n (se:.3f)",
         )
 
-    def to_markdown(self, note: str | None = None) -> str:
-        """Pipe table: one header row, each estimate's standard error on the row below, notes and caption."""
-        frame = self.etable(note).df
+    def to_markdown(self, note: str | None = None, *, table=None) -> str:  # noqa: ANN001 - maketables.ETable
+        """Pipe table: one header row, each estimate's standard error on the row below, notes and caption
+        (``table``: this table's :meth:`etable`, when the caller has it already)."""
+        frame = (table if table is not None else self.etable(note)).df
         names = [f"({i + 1})" for i in range(frame.shape[1])]
         lines = ["| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
         if self.heads:
@@ -137,8 +143,7 @@ class PaperTable:
             for k in range(depth):
                 cells = [p[k].strip() if k < len(p) else "" for p in parts]
                 lines.append(f"| {_md(str(label)) if k == 0 else ''} | " + " | ".join(_md(c) for c in cells) + " |")
-        notes = " ".join(p for p in (self.notes, "Standard errors in parentheses.", STAR_NOTE) if p)
-        return "\n".join([*lines, "", notes, "", f"Table: {self.caption(note)}", ""])
+        return "\n".join([*lines, "", self.full_notes, "", f"Table: {self.caption(note)}", ""])
 
     def write(self, folder: Path, *, note: str | None = None, formats: Sequence[str] = PAPER_FORMATS) -> list[Path]:
         """Write ``<folder>/<name>.<format>`` for each format, atomically; returns the paths."""
@@ -148,7 +153,7 @@ class PaperTable:
             target = Path(folder) / f"{self.name}.{fmt}"
             with atomic_path(target) as tmp:
                 if fmt == "md":
-                    tmp.write_text(self.to_markdown(note), encoding="utf-8")
+                    tmp.write_text(self.to_markdown(note, table=table), encoding="utf-8")
                 elif fmt == "tex":
                     tmp.write_text(self.etable(note, latex=True).make("tex"), encoding="utf-8")
                 elif fmt == "docx":

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 __all__ = [
-    "NUMBER_RULE", "STAR_NOTE", "Coef", "Row", "Table", "fmt_ci", "fmt_count", "fmt_num", "fmt_p", "fmt_share",
+    "DID_LABEL", "NUMBER_RULE", "STAR_NOTE", "Coef", "Row", "Table", "fmt_ci", "fmt_count", "fmt_num", "fmt_p", "fmt_share",
     "p_phrase", "regression_table", "stars",
 ]
 
@@ -29,6 +29,8 @@ DIGITS = 3
 #: Thresholds of the significance stars, strictest first.
 STARS = ((0.01, "***"), (0.05, "**"), (0.1, "*"))
 STAR_NOTE = "* p<0.1, ** p<0.05, *** p<0.01"
+#: Row label of the DID dummy in every table (report and publication tables).
+DID_LABEL = "DID (treated × post)"
 #: The rule, stated once in the report.
 NUMBER_RULE = ("Estimates, standard errors and interval bounds are shown with 3 decimals, p-values with 3 decimals "
                "and as “p < 0.001” below that, counts in full, shares as percent.")

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from spillmap._pubtable import (
+    DID_LABEL,
     Coef,
     Row,
     Table,
@@ -33,8 +34,6 @@ from spillmap.config import RunConfig, default_config
 
 __all__ = ["Exhibit", "Section", "build_sections", "config_table", "summary_sentences"]
 
-#: Row label of the DID dummy in every table.
-DID_LABEL = "DID (treated × post)"
 _ESTIMATORS = {"twfe": "TWFE", "did2s": "did2s (Gardner)", "saturated": "Sun & Abraham",
                "sun_abraham": "Sun & Abraham", "callaway_santanna": "Callaway & Sant'Anna"}
 _BACON = {"treated_vs_never": "Treated vs never treated", "earlier_vs_later": "Earlier vs later treated",

@@ -14,13 +14,13 @@ from pathlib import Path
 import pandas as pd
 
 from spillmap._paper import PAPER_FORMATS, Column, PaperTable, column
+from spillmap._pubtable import DID_LABEL
 
 __all__ = [
     "baseline_table", "event_study_table", "robustness_table", "heterogeneity_table", "mediation_table",
     "moderation_table", "sdid_column", "effects_table", "bands_table", "write_paper_tables", "DID_LABEL",
 ]
 
-DID_LABEL = "DID (treated × post)"
 _CLUSTER_NOTE = "Standard errors clustered by {unit}."
 
 

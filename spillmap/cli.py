@@ -40,6 +40,7 @@ from spillmap._cli_common import (
     PilotsOpt,
     PlaceboOpt,
     SchedulerOpt,
+    TABLES_DEFAULT,
     TablesOpt,
     TimeOpt,
     TreatedOpt,
@@ -579,7 +580,7 @@ def did(
     cs_control_group: Annotated[CsControl, typer.Option(
         help="Callaway–Sant'Anna controls: never (never-treated units) or notyet (also units not yet treated).")
     ] = CsControl.never,
-    tables: TablesOpt = "md,tex,docx,html",
+    tables: TablesOpt = TABLES_DEFAULT,
     out: OutOpt = Path("out/did"),
     as_json: HeadlineJsonOpt = False,
 ) -> None:
@@ -672,7 +673,7 @@ def sdid(
         help="Seed of the effect simulations, the placebo draws and the synthetic demo panel.")] = 0,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
-    tables: TablesOpt = "md,tex,docx,html",
+    tables: TablesOpt = TABLES_DEFAULT,
     out: OutOpt = Path("out/sdid"),
     as_json: HeadlineJsonOpt = False,
 ) -> None:
@@ -835,7 +836,7 @@ def sweep(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the band cache.")] = False,
     layers: Annotated[bool, typer.Option("--layers", help="Also write sweep_bands.gpkg: per-band per-city effects, styled for QGIS.")] = False,
     map_year: Annotated[Optional[int], typer.Option(help="Cities treated by this year for --layers (default: the last treatment year).")] = None,
-    tables: TablesOpt = "md,tex,docx,html",
+    tables: TablesOpt = TABLES_DEFAULT,
     out: OutOpt = Path("out/sweep"),
     as_json: Annotated[bool, json_option("Print per-band effects and the crossover as JSON.")] = False,
 ) -> None:

@@ -110,6 +110,8 @@ class ConfigError(SpillmapError):
 
 _NUM = (int, float)
 #: section → key → (accepted types, default). ``None`` default: optional, unset.
+#: Formats of the publication tables (spillmap._paper, --tables).
+TABLE_FORMATS = ("md", "tex", "docx", "html")
 SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     "layer": {
         "path": ((str,), None), "id": ((str,), None), "name": ((str,), None), "layer": ((str,), None),
@@ -157,7 +159,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "map_year": ((int,), None), "geotiff_resolution_m": (_NUM, 10000.0), "geotiff_nodata": (_NUM, -9999.0),
         "geotiff_crs": ((str,), None),
         "formats": ((list,), ["gpkg", "shp", "geojson", "tif"]), "classes": ((int,), 7),
-        "tables": ((list,), ["md", "tex", "docx", "html"]),
+        "tables": ((list,), list(TABLE_FORMATS)),
     },
 }
 _CHOICES = {
@@ -202,8 +204,6 @@ _RANGES: dict[tuple[str, str], tuple[Any, str]] = {
     ("output", "classes"): (lambda v: 2 <= v <= 20, "between 2 and 20 classes"),
 }
 _FORMATS = ("gpkg", "shp", "geojson", "tif")
-#: Formats of the publication tables (spillmap._paper.PAPER_FORMATS).
-_TABLE_FORMATS = ("md", "tex", "docx", "html")
 #: section → its keys that list whole numbers (years), checked in :func:`_check_sample`.
 _INT_LISTS = {"sample": ("years", "drop_batch")}
 _KIND = {(int,): "a whole number", _NUM: "a number", (str,): "text in quotes", (bool,): "true or false",
@@ -291,9 +291,9 @@ def _check(raw: dict[str, Any], source: Path | None) -> RunConfig:
     bad = [f for f in out["output"]["formats"] if f not in _FORMATS]
     if bad:
         raise ConfigError(f"{where}: [output] formats has {bad}; choose among {', '.join(_FORMATS)}.")
-    bad = [f for f in out["output"]["tables"] if f not in _TABLE_FORMATS]
+    bad = [f for f in out["output"]["tables"] if f not in TABLE_FORMATS]
     if bad:
-        raise ConfigError(f"{where}: [output] tables has {bad}; choose among {', '.join(_TABLE_FORMATS)} "
+        raise ConfigError(f"{where}: [output] tables has {bad}; choose among {', '.join(TABLE_FORMATS)} "
                           "(or [] for no publication tables).")
     if out["layer"]["path"] and not out["layer"]["id"]:
         raise ConfigError(f"{where}: [layer] path is given but not its id column: set [layer] id.")

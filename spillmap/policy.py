@@ -18,6 +18,9 @@ import pandas as pd
 
 from spillmap._files import atomic_path, final_paths, staged_output
 from spillmap._json import dumps
+from spillmap._study_tables import (
+    _slug,  # file-name part of a column name, one rule for every table
+)
 from spillmap._tables import CSV_FLOAT, write_csv, write_table
 from spillmap.errors import (
     MissingColumnError,
@@ -838,12 +841,6 @@ def _write_placebo(placebo, base: Path, note: str | None = None) -> list[Path]: 
     return [csv, *save_figure(placebo.plot(), base, synthetic=bool(note))]
 
 
-def _slug(name: str) -> str:
-    from spillmap._study_tables import _slug as slug
-
-    return slug(name)
-
-
 def _bacon(data: pd.DataFrame, y: str, inputs: PolicyInputs, decompose: Callable) -> object | None:
     """Goodman-Bacon decomposition when the panel is balanced (it needs one); else None with a warning."""
     from spillmap.errors import SpillmapWarning
@@ -889,8 +886,8 @@ def run_sdid(
     """
     from spillmap import _study_tables as st
     from spillmap import gis
-    from spillmap._paper import PAPER_FORMATS
     from spillmap import weights as sw
+    from spillmap._paper import PAPER_FORMATS
     from spillmap.models import fit_sdm_did, placebo_test, spatial_event_study
     from spillmap.models._dask import check_scheduler
     from spillmap.models._plots import save_figure

@@ -4,8 +4,9 @@ and the entropy-weight index."""
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING
+
+from spillmap._lazy import lazy_exports
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time ``__getattr__`` imports a name's module on first use
     from spillmap.models.did._bacon import BaconResult, bacon_decomposition
@@ -82,14 +83,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'spillmap.models.did' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value  # the next access skips __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

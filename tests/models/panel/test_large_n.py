@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 import scipy.sparse as sp
 from libpysal.graph import Graph
@@ -22,6 +21,7 @@ from spillmap.models import fit_spatial_panel, prepare_weights
 from spillmap.models.panel import _weights
 
 from ..conftest import random_band_graph, simulate_sdm
+from ..large_data import simulate_panel
 
 KW = {"id_col": "unit", "time_col": "year", "model": "sdm", "fe": "twoways"}
 
@@ -36,21 +36,6 @@ def knn_graph(n: int, seed: int, k: int = 6, symmetric: bool = True) -> Graph:
     if symmetric:
         m = sp.csr_array(((m + m.T) > 0).astype(float))
     return Graph.from_sparse(m, ids=[f"u{i:05d}" for i in range(n)])
-
-
-def simulate_panel(graph: Graph, t: int, *, rho: float, seed: int) -> pd.DataFrame:
-    """Two-way SDM panel with sparse solves (fast for large N)."""
-    w = prepare_weights(graph, logdet="lu")
-    rng = np.random.default_rng(seed)
-    n = w.n
-    mu, alpha = rng.normal(size=n), rng.normal(size=t)
-    x = rng.normal(size=(t, n, 2)) + 0.3 * mu[None, :, None]
-    core = x @ np.array([1.0, -0.5]) + w.lag(x) @ np.array([0.5, 0.2]) + mu + alpha[:, None] + rng.normal(size=(t, n))
-    y = w.solve(rho, core.T).T
-    return pd.DataFrame({
-        "unit": np.tile(np.asarray(w.ids), t), "year": np.repeat(np.arange(t), n),
-        "y": y.ravel(), "x1": x[:, :, 0].ravel(), "x2": x[:, :, 1].ravel(),
-    })
 
 
 # ------------------------------------------------------------ symmetric similar
