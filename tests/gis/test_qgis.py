@@ -24,11 +24,7 @@ tests skip when /usr/bin/python3 cannot import ``qgis.core``, except under
 
 from __future__ import annotations
 
-import json
-import os
 import sqlite3
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pyogrio
@@ -36,12 +32,8 @@ import pytest
 from PIL import Image
 
 from spillmap import gis
+from tests.qgis_harness import qgis_env_or_skip, run_probe
 
-QGIS_PYTHON = "/usr/bin/python3"
-APT_COMMAND = "apt-get install -y --no-install-recommends python3-qgis qgis-providers"
-REPORT_MARK = "SPILLMAP-QGIS-REPORT "
-#: QGIS's startup takes ~3 s; generous for a loaded CI machine.
-TIMEOUT_S = 300
 #: A pixel is "blue" or "red" when that channel beats the other by this much (0-255).
 HUE_MARGIN = 60
 
@@ -115,33 +107,10 @@ os._exit(0)  # QGIS teardown (exitQgis) can crash after the work is done
 '''
 
 
-def _qgis_env(runtime: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    env.update(QT_QPA_PLATFORM="offscreen", XDG_RUNTIME_DIR=str(runtime))
-    return env
-
-
 @pytest.fixture(scope="module")
 def qgis_env(tmp_path_factory) -> dict[str, str]:
     """Environment for the QGIS subprocess; skips (fails under CI=true) without QGIS."""
-    runtime = tmp_path_factory.mktemp("xdg")
-    runtime.chmod(0o700)
-    env = _qgis_env(runtime)
-    reason = None
-    if not Path(QGIS_PYTHON).exists():
-        reason = f"{QGIS_PYTHON} does not exist"
-    else:
-        check = subprocess.run([QGIS_PYTHON, "-c", "import qgis.core"], env=env, capture_output=True,
-                               text=True, timeout=TIMEOUT_S)
-        if check.returncode != 0:
-            last = (check.stderr.strip().splitlines() or ["no message"])[-1]
-            reason = f"{QGIS_PYTHON} cannot import qgis.core ({last})"
-    if reason is not None:
-        message = f"QGIS is not installed: {reason}. Install it with `{APT_COMMAND}`."
-        if os.environ.get("CI", "").lower() in ("true", "1"):
-            pytest.fail(message + " CI must install it before running the tests.")
-        pytest.skip(message)
-    return env
+    return qgis_env_or_skip(tmp_path_factory.mktemp("xdg"))
 
 
 @pytest.fixture(scope="module")
@@ -180,20 +149,10 @@ def exports(tmp_path_factory, make_grid) -> dict:
 @pytest.fixture(scope="module")
 def report(qgis_env, exports) -> dict:
     folder = exports["folder"]
-    script = folder / "probe.py"
-    script.write_text(PROBE, encoding="utf-8")
-    job = folder / "job.json"
-    job.write_text(json.dumps({
+    return run_probe(PROBE, {
         "gpkg": str(exports["gpkg"]), "layers": list(exports["layers"]), "render": "china_effects",
         "png": str(folder / "china.png"), "add_style": "unstyled", "shapefile": str(exports["shapefile"]),
-        "geotiff": str(exports["geotiff"]), "samples": exports["samples"], "mark": REPORT_MARK,
-    }), encoding="utf-8")
-    run = subprocess.run([QGIS_PYTHON, str(script), str(job)], env=qgis_env, capture_output=True,
-                         text=True, timeout=TIMEOUT_S)
-    lines = [line for line in run.stdout.splitlines() if line.startswith(REPORT_MARK)]
-    if run.returncode != 0 or not lines:
-        pytest.fail(f"QGIS probe failed (exit {run.returncode}):\n{run.stdout[-2000:]}\n{run.stderr[-4000:]}")
-    return json.loads(lines[-1][len(REPORT_MARK):])
+        "geotiff": str(exports["geotiff"]), "samples": exports["samples"]}, folder, qgis_env)
 
 
 def test_layers_open_with_fields(report, exports):
@@ -304,16 +263,9 @@ os._exit(0)
 def test_synthetic_label_as_qgis_shows_it(qgis_env, synthetic_run, tmp_path):
     """A synthetic run's layers: QGIS lists them with a SYNTHETIC title or abstract (Layer Properties ▸ Information)."""
     _, out, _ = synthetic_run
-    script, job = tmp_path / "probe.py", tmp_path / "job.json"
-    script.write_text(LABEL_PROBE, encoding="utf-8")
-    job.write_text(json.dumps({"gpkg": str(out / "spillmap.gpkg"), "shp": str(out / "shapefile" / "effects.shp"),
-                               "geojson": str(out / "effects.geojson"), "tif": str(out / "effects_recv.tif"),
-                               "mark": REPORT_MARK}), encoding="utf-8")
-    run = subprocess.run([QGIS_PYTHON, str(script), str(job)], env=qgis_env, capture_output=True, text=True,
-                         timeout=TIMEOUT_S)
-    lines = [line for line in run.stdout.splitlines() if line.startswith(REPORT_MARK)]
-    assert run.returncode == 0 and lines, run.stderr[-3000:]
-    seen = json.loads(lines[-1][len(REPORT_MARK):])
+    seen = run_probe(LABEL_PROBE, {"gpkg": str(out / "spillmap.gpkg"), "shp": str(out / "shapefile" / "effects.shp"),
+                                   "geojson": str(out / "effects.geojson"), "tif": str(out / "effects_recv.tif")},
+                     tmp_path, qgis_env)
     assert seen["gpkg"][:2] == [True, "effects — SYNTHETIC DATA"] and seen["gpkg"][2].startswith("SYNTHETIC DATA")
     assert seen["shp"][:2] == [True, "effects — SYNTHETIC DATA"] and seen["shp"][2].startswith("SYNTHETIC DATA")
     assert seen["geojson"][0] and "SYNTHETIC DATA" in seen["geojson"][1]
