@@ -32,7 +32,7 @@ def qgis_env_or_skip(runtime: Path) -> dict[str, str]:
     if not Path(QGIS_PYTHON).exists():
         reason = f"{QGIS_PYTHON} does not exist"
     else:
-        check = subprocess.run([QGIS_PYTHON, "-c", "import qgis.core"], env=env, capture_output=True,
+        check = subprocess.run([QGIS_PYTHON, "-c", "import qgis.core"], check=False, env=env, capture_output=True,
                                text=True, timeout=TIMEOUT_S)
         if check.returncode != 0:
             last = (check.stderr.strip().splitlines() or ["no message"])[-1]
@@ -55,7 +55,7 @@ def run_probe(script: str, job: dict[str, Any], folder: Path, env: dict[str, str
     path, job_path = folder / f"{name}.py", folder / f"{name}.json"
     path.write_text(script, encoding="utf-8")
     job_path.write_text(json.dumps({**job, "mark": REPORT_MARK}), encoding="utf-8")
-    run = subprocess.run([QGIS_PYTHON, str(path), str(job_path)], env=env, capture_output=True,
+    run = subprocess.run([QGIS_PYTHON, str(path), str(job_path)], check=False, env=env, capture_output=True,
                          text=True, timeout=TIMEOUT_S)
     lines = [line for line in run.stdout.splitlines() if line.startswith(REPORT_MARK)]
     if run.returncode != 0 or not lines:
