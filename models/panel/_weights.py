@@ -150,12 +150,25 @@ class PreparedWeights:
         return np.sort(np.concatenate([values, np.zeros(int((~linked).sum()))]))
 
     def _symmetric_dense(self) -> tuple[np.ndarray, np.ndarray]:
-        """A fresh dense S over the linked units (callers may overwrite it) and the linked mask."""
+        """A fresh dense S over the linked units (callers may overwrite it) and the linked mask.
+
+        Built from the sparse C once (~1.2 ms at N=370) and copied after that (~0.1 ms): the first
+        fit needs S for the eigenvalues and again for the information matrix.
+        """
+        template, linked = self._symmetric_template
+        return template.copy(), linked
+
+    @cached_property
+    def _symmetric_template(self) -> tuple[np.ndarray, np.ndarray]:
         c, d = self.symmetric_base  # type: ignore[misc]
         linked = d > 0
         scale = 1.0 / np.sqrt(d[linked])
-        sub = sp.csr_array(c)[linked][:, linked]
-        return (sp.diags(scale) @ sub @ sp.diags(scale)).toarray(), linked
+        sub = sp.csr_array(c) if linked.all() else sp.csr_array(c)[linked][:, linked]
+        dense = sub.toarray()  # dense scaling: sparse diag products cost more than the N² multiply below 5,000
+        dense *= scale[:, None]
+        dense *= scale[None, :]
+        dense.flags.writeable = False
+        return dense, linked
 
     @cached_property
     def _frobenius_mix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -571,7 +584,9 @@ def _build(
     d = np.asarray(raw.sum(axis=1)).ravel()
     if row_standardize:
         inv = np.where(d > 0, 1.0 / np.where(d > 0, d, 1.0), 0.0)
-        matrix = sp.csr_array(sp.diags(inv) @ raw)
+        # row i's entries times 1/d_i (diag(1/d) @ raw without the sparse product)
+        matrix = sp.csr_array((raw.data * np.repeat(inv, np.diff(raw.indptr)), raw.indices.copy(),
+                               raw.indptr.copy()), shape=raw.shape)
         base = (raw, d) if symmetric else None
         transformation = "R"
     else:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from spillmap.errors import EstimationError, MissingColumnError, PanelShapeError
@@ -26,11 +28,11 @@ _FES = ("unit", "time", "twoways")
 
 
 def fit_spatial_panel(
-    data: pd.DataFrame,
+    data: pd.DataFrame | PanelData,
     formula: str | None = None,
     *,
-    id_col: str,
-    time_col: str,
+    id_col: str | None = None,
+    time_col: str | None = None,
     weights: object,
     y: str | None = None,
     x: Sequence[str] | None = None,
@@ -51,7 +53,10 @@ def fit_spatial_panel(
     Parameters
     ----------
     data
-        Long panel: one row per unit and period (balanced).
+        Long panel: one row per unit and period (balanced); or a
+        :class:`PanelData` from :func:`panel_arrays` (reshape once, refit
+        many times: sweeps, placebo draws, bootstraps), which carries its
+        outcome and regressors, so ``formula``, ``y`` and ``x`` are not given.
     formula
         ``"np.log(y) ~ x1 + np.log(x2) + C(region) + x1:x3 + x1*x4 | id + year"``
         (formulaic syntax; see :func:`parse_panel_formula`), or give ``y`` and
@@ -60,7 +65,9 @@ def fit_spatial_panel(
         columns (``np.log(x2)``, ``C(region)[T.b]``, ``x1:x3``; lags ``W·x1:x3``);
         categoricals drop their reference level, the intercept is dropped.
     id_col, time_col
-        Unit and period columns. Unit ids must match the weights' ids.
+        Unit and period columns (required with a DataFrame). Unit ids must
+        match the weights' ids. With a :class:`PanelData` they only name the
+        result's labels (default ``"id"`` and ``"time"``).
     weights
         A :class:`libpysal.graph.Graph` (e.g. from :mod:`spillmap.weights`)
         or :class:`PreparedWeights` from :func:`prepare_weights` (reuse one
@@ -127,6 +134,22 @@ def fit_spatial_panel(
         raise EstimationError(f"fe must be one of {', '.join(_FES)}, not {fe!r}.")
     if engine not in ("native", "spreg"):
         raise EstimationError(f"engine must be 'native' or 'spreg', not {engine!r}.")
+    if isinstance(data, PanelData):
+        if formula is not None or y is not None or x is not None:
+            raise EstimationError(
+                "A PanelData carries its outcome and regressors: give formula=, y= and x= only with a DataFrame "
+                "(or build the PanelData with panel_arrays(..., y=, x=))."
+            )
+        if cluster is not None:
+            raise EstimationError("cluster= names a DataFrame column: pass the DataFrame, not a PanelData.")
+        _check_vce(vce, cluster, dk_lags, engine, bias_correction, None)
+        w = prepare_weights(weights, row_standardize=row_standardize, logdet=logdet)
+        panel, fe = _in_weights_order(data, w), fe or "twoways"
+        id_col, time_col = id_col or "id", time_col or "time"
+        return _fit_arrays(panel, w, model, fe, lee_yu, bias_correction, durbin, engine, vce, None, None,
+                           dk_lags, id_col, time_col)
+    if id_col is None or time_col is None:
+        raise EstimationError("Give id_col= and time_col=: the DataFrame's unit and period columns.")
     _check_vce(vce, cluster, dk_lags, engine, bias_correction, data)
     spec = _variables(formula, y, x, id_col, time_col)
     w = prepare_weights(weights, row_standardize=row_standardize, logdet=logdet)
@@ -135,6 +158,14 @@ def fit_spatial_panel(
         panel = panel_arrays(data, id_col=id_col, time_col=time_col, y=spec[0], x=spec[1], ids=w.ids)
     else:
         panel, fe = panel_from_formula(data, spec, id_col=id_col, time_col=time_col, ids=w.ids, fe=fe)
+    return _fit_arrays(panel, w, model, fe, lee_yu, bias_correction, durbin, engine, vce, cluster,
+                       data if cluster is not None else None, dk_lags, id_col, time_col)
+
+
+def _fit_arrays(panel: PanelData, w: PreparedWeights, model: Model, fe: FixedEffects, lee_yu: bool | None,
+                bias_correction: bool, durbin: Literal["all"] | Sequence[str], engine: str, vce: VCE,
+                cluster: str | None, data: pd.DataFrame | None, dk_lags: int | None, id_col: str,
+                time_col: str) -> SpatialPanelResult:
     use_lee_yu = (fe == "twoways") if lee_yu is None else bool(lee_yu)
     if bias_correction:
         use_lee_yu = False
@@ -144,11 +175,28 @@ def fit_spatial_panel(
     result = _result(raw, panel, w, engine, id_col, time_col)
     if vce == "oim":
         return result
-    return result.with_vce(vce, cluster=cluster, data=data if cluster is not None else None, dk_lags=dk_lags)
+    return result.with_vce(vce, cluster=cluster, data=data, dk_lags=dk_lags)
+
+
+def _in_weights_order(panel: PanelData, w: PreparedWeights) -> PanelData:
+    """``panel`` with its units in the weights' order (itself when they already are)."""
+    ids = np.asarray(panel.ids)
+    if len(ids) == w.n and np.array_equal(ids.astype(str), np.asarray(w.ids).astype(str)):
+        return panel
+    position = {str(u): k for k, u in enumerate(ids)}
+    missing = [u for u in np.asarray(w.ids).astype(str) if u not in position]
+    extra = sorted(set(position) - set(np.asarray(w.ids).astype(str)))
+    if missing or extra or len(ids) != w.n:
+        raise PanelShapeError(
+            f"The PanelData's units do not match the weights' ids (in the weights only: {format_ids(missing)}; "
+            f"in the panel only: {format_ids(extra)}); build it with panel_arrays(..., ids=prepare_weights(W).ids)."
+        )
+    order = np.array([position[str(u)] for u in np.asarray(w.ids)])
+    return dataclasses.replace(panel, y=panel.y[:, order], x=panel.x[:, order, :], ids=ids[order])
 
 
 def _check_vce(
-    vce: str, cluster: str | None, dk_lags: int | None, engine: str, bias_correction: bool, data: pd.DataFrame
+    vce: str, cluster: str | None, dk_lags: int | None, engine: str, bias_correction: bool, data: pd.DataFrame | None
 ) -> None:
     if vce not in VCE_NAMES:
         raise EstimationError(f"vce must be one of {', '.join(VCE_NAMES)}, not {vce!r}.")
@@ -161,7 +209,7 @@ def _check_vce(
             f"vce={vce!r} needs the scores at the estimates: use engine='native' without bias_correction "
             "(the Lee–Yu transformation is the default), or vce='oim'."
         )
-    if cluster is not None and cluster not in data.columns:
+    if cluster is not None and data is not None and cluster not in data.columns:
         raise MissingColumnError(
             f"The cluster column '{cluster}' is not in the panel; its columns are: {', '.join(map(str, data.columns))}."
         )
