@@ -29,7 +29,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time ``__getattr__`` imp
     from ._io import list_layers, read_layer, write_layer
     from ._pilots import PILOTS_FILE, PilotJoin, pilot_years, read_pilots
     from ._points import PointMethod, representative_points
-    from ._project import is_metric, suggest_metric_crs, to_projected
+    from ._project import for_output, is_metric, registered_metric_crs, suggest_metric_crs, to_projected
+    from ._qgis_project import write_qgis_project
     from ._shipped import (
         CHINA_ID,
         CHINA_LAYER,
@@ -71,7 +72,10 @@ _LAZY = {  # public name -> private module that defines it; imported on first us
     "representative_points": "._points",
     "is_metric": "._project",
     "suggest_metric_crs": "._project",
+    "registered_metric_crs": "._project",
+    "for_output": "._project",
     "to_projected": "._project",
+    "write_qgis_project": "._qgis_project",
     "CHINA_ID": "._shipped",
     "CHINA_LAYER": "._shipped",
     "CHINA_NAME": "._shipped",
@@ -101,6 +105,7 @@ __all__ = [
     "write_shapefile",
     "write_geojson",
     "write_geotiff",
+    "write_qgis_project",
     "GpkgVersion",
     "graduated_style",
     "LayerStyle",
@@ -118,6 +123,8 @@ __all__ = [
     "PilotJoin",
     "PILOTS_FILE",
     "suggest_metric_crs",
+    "registered_metric_crs",
+    "for_output",
     "to_projected",
     "is_metric",
     "representative_points",

@@ -34,6 +34,7 @@ import pyogrio
 from spillmap._files import atomic_path
 from spillmap.errors import CRSError, GeometryError, LayerError, MissingColumnError
 
+from ._project import for_output
 from ._styles import UNCLASSED, GeometryKind, LayerStyle
 
 __all__ = [
@@ -63,7 +64,7 @@ _RESERVED_PREFIXES = ("gpkg_", "rtree_", "sqlite_")
 #: Largest GeoTIFF written (pixels); 1e8 float32 pixels are 400 MB before compression.
 _MAX_PIXELS = 100_000_000
 _DBF_NAME_BYTES = 10
-_STALE_SIDECARS = (".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd")
+_STALE_SIDECARS = (".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd", ".qml")
 
 
 def write_styled_geopackage(
@@ -99,6 +100,10 @@ def write_styled_geopackage(
         Shown by QGIS as each layer's title (``<layer> — <label>``, e.g.
         ``effects — SYNTHETIC DATA``) and abstract: ``gpkg_contents``
         ``identifier`` and ``description``.
+
+    Layers in :func:`suggest_metric_crs`'s custom equal-area CRS (no
+    authority code) are written in :func:`registered_metric_crs` (e.g.
+    ESRI:102025 for China), so QGIS shows an EPSG/ESRI code; see :func:`for_output`.
 
     Returns
     -------
@@ -140,6 +145,7 @@ def write_styled_geopackage(
             _check_styled(layers[name], style, f"layer '{name}'")
     with atomic_path(target) as tmp:
         for i, (name, frame) in enumerate(layers.items()):
+            frame = for_output(frame)
             options = {"dataset_options": {"VERSION": version}} if i == 0 else {}
             _write(frame, tmp, f"layer '{name}' of '{target}'", layer=name, driver="GPKG", **options)
         if styles:
@@ -150,7 +156,7 @@ def write_styled_geopackage(
 
 
 def write_shapefile(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, label: str | None = None,
-                    description: str | None = None) -> dict[str, str]:
+                    description: str | None = None, style: LayerStyle | None = None) -> dict[str, str]:
     """Write an ESRI Shapefile in UTF-8, with field names cut to the 10 bytes ``.dbf`` allows.
 
     Names that fit are kept; longer ones are truncated (at a character
@@ -165,7 +171,13 @@ def write_shapefile(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, labe
     place, ``.shp`` last; stale ``.prj``/``.cpg``/``.qmd``/index files of an
     older Shapefile with the same name are removed. ``label``/``description``
     go into a ``.qmd`` sidecar, QGIS's layer metadata (title
-    ``<stem> — <label>`` and abstract).
+    ``<stem> — <label>`` and abstract). ``style`` goes into a ``<stem>.qml``
+    sidecar, the default style QGIS applies when it opens the file: the
+    same rules, colours and labels as in a GeoPackage, on the ``.dbf``'s
+    field names (:meth:`LayerStyle.renamed`). A layer in
+    :func:`suggest_metric_crs`'s custom CRS is written in
+    :func:`registered_metric_crs`, whose ``.prj`` QGIS resolves to its
+    EPSG/ESRI code.
 
     Returns
     -------
@@ -175,14 +187,22 @@ def write_shapefile(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, labe
     Raises
     ------
     LayerError
-        Not a GeoDataFrame, no rows, a path not ending in ``.shp``, or GDAL
-        cannot write the data (e.g. mixed geometry types).
+        Not a GeoDataFrame, no rows, a path not ending in ``.shp``, GDAL
+        cannot write the data (e.g. mixed geometry types), a style on a
+        non-numeric column or one whose classes miss some of its values.
+    MissingColumnError
+        The style names a column the layer lacks.
+    GeometryError
+        A styled layer mixes points, lines and polygons.
     """
     target = _target(path, (".shp",), "write_shapefile")
     _check_frame(gdf, "the layer")
+    if style is not None:
+        _check_styled(gdf, style, "the layer")
+        kind = _geometry_kind(gdf, "the layer")
     geometry = gdf.geometry.name
     fields = _short_names([c for c in gdf.columns if c != geometry], reserved=geometry)
-    frame = gdf.rename(columns=fields)
+    frame = for_output(gdf.rename(columns=fields))
     staging = Path(tempfile.mkdtemp(prefix=f".{target.stem}.", dir=target.parent))
     try:
         shp = staging / target.name
@@ -190,6 +210,8 @@ def write_shapefile(gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], *, labe
         shp.with_suffix(".cpg").write_text("UTF-8", encoding="ascii")
         if label or description:
             _write_qmd(shp.with_suffix(".qmd"), target.stem, label, description)
+        if style is not None:
+            shp.with_suffix(".qml").write_text(style.renamed(fields).to_qml(kind), encoding="utf-8")
         with open(staging / f"{target.stem}_fields.csv", "w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out)
             writer.writerow(["field", "shapefile_field"])
@@ -250,8 +272,9 @@ def write_geotiff(
     all_touched: bool = False,
     label: str | None = None,
     description: str | None = None,
+    style: LayerStyle | None = None,
 ) -> Path:
-    """Rasterise a numeric column to a one-band float32 GeoTIFF (deflate-compressed).
+    """Rasterise a numeric column to a float32 GeoTIFF (deflate-compressed; a class band with ``style``).
 
     The grid is aligned to multiples of ``resolution`` (origin at
     ``floor(minx / resolution)``, ``ceil(maxy / resolution)``), so rasters of
@@ -273,13 +296,23 @@ def write_geotiff(
         Pixel size in the units of the output CRS: metres for a projected
         CRS (e.g. ``5000`` for 5 km), degrees for longitude/latitude.
     crs
-        Output CRS (anything :mod:`pyproj` accepts); the layer's own by default.
+        Output CRS (anything :mod:`pyproj` accepts); the layer's own by default
+        (:func:`registered_metric_crs` for :func:`suggest_metric_crs`'s custom
+        one, as the vector writers do).
     nodata
         Value of empty pixels; must not occur in ``column``.
     all_touched
         Burn every pixel a geometry touches, not only those whose centre it covers.
     label, description
         Stored as the TIFF's ``ImageDescription`` and in a ``.qmd`` sidecar (QGIS's layer metadata).
+    style
+        The vector layer's style of ``column``: a second band holds each
+        unit's class as that style draws it (:meth:`LayerStyle.raster_codes`:
+        1…k, 0 "not significant" when the style has intervals), and a
+        ``<stem>.qml`` sidecar, which QGIS applies on open, colours that band
+        with the style's colours and legend labels (paletted, nodata
+        transparent): the raster shows what the vector map shows. Band 1
+        keeps the values. Without a style: one band, and a stale ``.qml`` is removed.
 
     Returns
     -------
@@ -292,7 +325,8 @@ def write_geotiff(
         ``column`` is absent.
     LayerError
         Non-numeric column, no rows, ``resolution`` not positive, ``nodata``
-        found in the column, or a raster beyond 100 million pixels.
+        found in the column, a raster beyond 100 million pixels, or a
+        ``style`` of another column.
     CRSError
         Neither the layer nor ``crs`` gives a CRS.
     """
@@ -303,6 +337,11 @@ def write_geotiff(
     target = _target(path, (".tif", ".tiff"), "write_geotiff")
     _check_frame(gdf, "the layer")
     values = _numeric_column(gdf, column, "the layer")
+    if style is not None and style.column != column:
+        raise LayerError(f"The style classes column '{style.column}', not '{column}'; pass the style of '{column}'.")
+    if style is not None:
+        _check_styled(gdf, style, "the layer")
+    raster_qml = None if style is None else style.to_raster_qml(band=2)
     try:
         res = float(resolution)
     except (TypeError, ValueError):
@@ -311,7 +350,7 @@ def write_geotiff(
         raise LayerError(f"resolution must be a positive number of CRS units (e.g. metres); got {resolution!r}.")
     if gdf.crs is None:
         raise CRSError(f"Cannot write '{target}': the layer has no CRS. Set it first with gdf.set_crs(...).")
-    frame = gdf if crs is None else gdf.to_crs(crs)
+    frame = for_output(gdf) if crs is None else gdf.to_crs(crs)
     if np.any(values == nodata):
         raise LayerError(f"Column '{column}' holds the nodata value {nodata}; pass another nodata=.")
     keep = np.isfinite(values) & ~(frame.geometry.isna() | frame.geometry.is_empty).to_numpy()
@@ -326,22 +365,37 @@ def write_geotiff(
             f"resolution is in {unit} of {frame.crs.to_string()}: choose a coarser one."
         )
     transform = Affine(res, 0.0, x0, 0.0, -res, y0)
-    shapes = list(zip(frame.geometry[keep], values[keep].astype("float32")))
-    if shapes:
-        band = rasterize(shapes, out_shape=(height, width), transform=transform, fill=nodata,
+    def burn(burned: np.ndarray) -> np.ndarray:
+        ok = keep & np.isfinite(burned)
+        shapes = list(zip(frame.geometry[ok], burned[ok].astype("float32")))
+        if not shapes:
+            return np.full((height, width), nodata, dtype="float32")
+        return rasterize(shapes, out_shape=(height, width), transform=transform, fill=nodata,
                          all_touched=all_touched, dtype="float32")
-    else:
-        band = np.full((height, width), nodata, dtype="float32")
-    profile = {"driver": "GTiff", "width": width, "height": height, "count": 1, "dtype": "float32",
+
+    bands = [burn(values)]
+    if style is not None:  # band 2: the style's classes, as the vector layer draws them
+        bands.append(burn(style.raster_codes(gdf)))
+    profile = {"driver": "GTiff", "width": width, "height": height, "count": len(bands), "dtype": "float32",
                "crs": frame.crs.to_wkt(), "transform": transform, "nodata": nodata,
                "compress": "deflate", "predictor": 3}
     with atomic_path(target) as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(band, 1)
+            for i, band in enumerate(bands, start=1):
+                dst.write(band, i)
             dst.set_band_description(1, column)
+            if style is not None:
+                dst.set_band_description(2, f"{column} class (QGIS style: {target.with_suffix('.qml').name})")
             if label or description:
                 dst.update_tags(TIFFTAG_IMAGEDESCRIPTION=_title(None, label, description))
     _sidecar_qmd(target, label, description)
+    qml = target.with_suffix(".qml")
+    if raster_qml is None:
+        with contextlib.suppress(FileNotFoundError):
+            qml.unlink()
+    else:
+        with atomic_path(qml) as tmp:
+            tmp.write_text(raster_qml, encoding="utf-8")
     return target
 
 

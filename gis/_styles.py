@@ -31,7 +31,8 @@ drawn from the same style (:meth:`LayerStyle.classify`, :meth:`LayerStyle.legend
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -41,18 +42,18 @@ from numpy.typing import ArrayLike
 from spillmap.errors import LayerError
 
 __all__ = [
+    "CONSTANT_RTOL",
+    "NEUTRAL_COLOR",
+    "NOT_SIGNIFICANT",
+    "NOT_SIGNIFICANT_COLOR",
+    "NO_DATA",
+    "UNCLASSED",
+    "ClassMethod",
+    "ColorScheme",
+    "GeometryKind",
     "LayerStyle",
     "StyleClass",
     "graduated_style",
-    "ColorScheme",
-    "ClassMethod",
-    "GeometryKind",
-    "NEUTRAL_COLOR",
-    "NOT_SIGNIFICANT_COLOR",
-    "CONSTANT_RTOL",
-    "NO_DATA",
-    "NOT_SIGNIFICANT",
-    "UNCLASSED",
 ]
 
 ColorScheme = Literal["diverging", "sequential"]
@@ -244,6 +245,53 @@ class LayerStyle:
         for tag, text in (("blendMode", "0"), ("featureBlendMode", "0"), ("layerOpacity", "1")):
             ET.SubElement(root, tag).text = text
         ET.SubElement(root, "layerGeometryType").text = str(("point", "line", "polygon").index(geometry))
+        return _QML_DOCTYPE + "\n" + ET.tostring(root, encoding="unicode") + "\n"
+
+    def renamed(self, names: Mapping[str, str]) -> LayerStyle:
+        """The same style on renamed columns (e.g. a Shapefile's 10-byte field names); others keep theirs."""
+        significance = None if self.significance is None else tuple(names.get(c, c) for c in self.significance)
+        return replace(self, column=names.get(self.column, self.column), significance=significance)
+
+    def raster_codes(self, frame: pd.DataFrame) -> np.ndarray:
+        """Palette value of each row for a styled raster's class band (float; NaN: draw nothing).
+
+        Class ``i`` is ``i + 1`` and "not significant" is ``0`` (:meth:`classify`'s
+        decision, so the raster shows exactly what the vector layer shows);
+        missing and unclassed values are NaN, drawn as nothing in QGIS too.
+        """
+        codes = self.classify(frame).astype(float)
+        out = np.full(len(codes), np.nan)
+        out[codes >= 0] = codes[codes >= 0] + 1.0
+        out[codes == NOT_SIGNIFICANT] = 0.0
+        return out
+
+    def to_raster_qml(self, band: int = 2) -> str:
+        """The style as a QGIS QML of a raster's class band (:meth:`raster_codes`): a paletted renderer.
+
+        One palette entry per class with the vector style's colour and label,
+        and the "not significant" grey for ``0`` when the style has intervals:
+        the raster draws what the vector layer draws, with the same legend.
+        Nodata pixels are transparent.
+        """
+        root = ET.Element("qgis", version="3.22.16-Białowieża", styleCategories="Symbology")
+        pipe = ET.SubElement(root, "pipe")
+        renderer = ET.SubElement(pipe, "rasterrenderer", {
+            "type": "paletted", "band": str(band), "opacity": "1", "alphaBand": "-1", "nodataColor": ""})
+        origin = ET.SubElement(renderer, "minMaxOrigin")
+        for tag, text in (("limits", "None"), ("extent", "WholeRaster"), ("statAccuracy", "Estimated"),
+                          ("cumulativeCutLower", "0.02"), ("cumulativeCutUpper", "0.98"), ("stdDevFactor", "2")):
+            ET.SubElement(origin, tag).text = text
+        palette = ET.SubElement(renderer, "colorPalette")
+        if self.significance is not None:
+            ET.SubElement(palette, "paletteEntry", value="0", color=NOT_SIGNIFICANT_COLOR, alpha="255",
+                          label=self.not_significant_label)
+        for i, c in enumerate(self.classes):
+            ET.SubElement(palette, "paletteEntry", value=str(i + 1), color=c.color, alpha="255", label=c.label)
+        ET.SubElement(pipe, "brightnesscontrast", brightness="0", contrast="0", gamma="1")
+        ET.SubElement(pipe, "huesaturation", saturation="0", grayscaleMode="0", colorizeOn="0",
+                      colorizeRed="255", colorizeGreen="128", colorizeBlue="128", colorizeStrength="100")
+        ET.SubElement(pipe, "rasterresampler", maxOversampling="2")
+        ET.SubElement(root, "blendMode").text = "0"
         return _QML_DOCTYPE + "\n" + ET.tostring(root, encoding="unicode") + "\n"
 
     def to_sld(self, layer: str, geometry: GeometryKind = "polygon") -> str:

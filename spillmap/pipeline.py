@@ -76,7 +76,8 @@ def run_demo(out: str | os.PathLike[str], *, band_km: float = 50.0, max_km: floa
     report = {
         "layer": {
             "units": len(layer),
-            "crs": projected.crs.to_wkt(),
+            "crs": projected.crs.to_wkt(),  # where centroids and distances are computed
+            "output_crs": _crs_name(gis.for_output(projected).crs),  # what the written layers are in
             "treated_by_year": {
                 str(int(y)): int(c) for y, c in pilots.years.value_counts().sort_index().items()
             },
@@ -94,3 +95,9 @@ def _write_text(path: Path, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
+
+
+def _crs_name(crs) -> str:  # noqa: ANN001 - pyproj CRS
+    """``AUTHORITY:CODE`` when the CRS has one, else its WKT."""
+    authority = crs.to_authority()
+    return ":".join(authority) if authority else crs.to_wkt()

@@ -172,7 +172,8 @@ def run_analysis(
         layers, styles, maps = _map_layers(
             projected, layer_id, name_col, graph, dist, sdid_fit, sweep_result, spatial, treated, year, config, seed,
         )
-        written += _export(layers, styles, stage, config, note=inputs.synthetic.get("note") if inputs.synthetic else None)
+        written += _export(layers, styles, stage, config, note=inputs.synthetic.get("note") if inputs.synthetic else None,
+                           sweep_result=sweep_result, name_col=name_col)
         say("maps and report")
         from spillmap.maps import choropleths
         from spillmap.report import write_manifest, write_report
@@ -481,8 +482,13 @@ def _map_layers(projected, layer_id, name_col, graph, dist, sdid_fit, sweep_resu
     return layers, styles, maps
 
 
-def _export(layers: dict, styles: dict, stage: Path, config: RunConfig, note: str | None = None) -> list[Path]:
-    """Write the map layers; ``note`` (synthetic runs) labels every layer SYNTHETIC DATA in QGIS."""
+def _export(layers: dict, styles: dict, stage: Path, config: RunConfig, note: str | None = None,
+            sweep_result=None, name_col: str | None = None) -> list[Path]:
+    """Write the map layers; ``note`` (synthetic runs) labels every layer SYNTHETIC DATA in QGIS.
+
+    With the GeoPackage, ``spillmap.qgz`` (QGIS project) shows it: only the effects layer and the
+    distance band holding the crossover radius of ``sweep_result`` ticked visible, ``name_col`` as labels.
+    """
     from spillmap import gis
 
     label = {"label": "SYNTHETIC DATA", "description": note} if note else {}
@@ -495,7 +501,7 @@ def _export(layers: dict, styles: dict, stage: Path, config: RunConfig, note: st
         if "shp" in formats:
             shp = stage / "shapefile" / "effects.shp"
             shp.parent.mkdir(exist_ok=True)
-            gis.write_shapefile(main, shp, **label)
+            gis.write_shapefile(main, shp, style=next(iter(styles.get("effects") or ()), None), **label)
             written += sorted(shp.parent.iterdir())
         if "geojson" in formats:
             written.append(gis.write_geojson(main, stage / "effects.geojson", **label))
@@ -506,6 +512,20 @@ def _export(layers: dict, styles: dict, stage: Path, config: RunConfig, note: st
             written.append(gis.write_geotiff(main, column, tif,
                                              resolution=config["output"]["geotiff_resolution_m"],
                                              nodata=config["output"]["geotiff_nodata"],
-                                             crs=config["output"]["geotiff_crs"], **label))
-            written += [p for p in [tif.with_suffix(".qmd")] if p.exists()]
+                                             crs=config["output"]["geotiff_crs"], **label,
+                                             style=next((s for s in styles.get("effects") or () if s.column == column), None)))
+            written += [p for p in [tif.with_suffix(".qmd"), tif.with_suffix(".qml")] if p.exists()]
+    if "gpkg" in formats:  # the QGIS project over the GeoPackage (and the GeoTIFF, when it has a .qml sidecar)
+        from spillmap.sweep import crossover_band
+
+        band = crossover_band(sweep_result, layers) if sweep_result is not None else None
+        main_style = styles.get("effects")
+        main_style = main_style[0] if isinstance(main_style, (tuple, list)) else main_style
+        tifs = [stage / f"effects_{config['output']['map_column']}.tif"] if "tif" in formats and main is not None else []
+        written.append(gis.write_qgis_project(
+            stage / "spillmap.qgz", stage / "spillmap.gpkg", list(layers), styles,
+            visible={n for n in ("effects", band) if n is not None and n in layers},
+            labels={n: name_col for n in ("effects",) if n in layers and name_col and name_col in layers[n]},
+            title=f"spillmap: {main_style.legend_title}" if main_style is not None else "spillmap",
+            note=note, rasters=[p for p in tifs if p.exists()]))
     return written

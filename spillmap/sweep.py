@@ -9,6 +9,7 @@ resumes from it, and is carried into each new result.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -234,6 +235,21 @@ def band_layers(
 def band_key(band) -> str:  # noqa: ANN001 - Band
     """Layer name of a sweep band: ``sweep_IIII_OOOO`` (inner and outer km, 4 digits)."""
     return f"sweep_{int(band.inner_km):04d}_{int(band.outer_km):04d}"
+
+
+def crossover_band(result, layers: dict) -> str | None:  # noqa: ANN001 - SweepResult
+    """Layer name of the band where the siphon begins: ``inner ≤ radius < outer`` km (the last band for a
+    radius on the outermost edge); the first band layer when there is no crossover radius."""
+    keys = [(band_key(b), b) for b in result.bands if band_key(b) in layers]
+    if not keys:
+        return None
+    radius = result.crossover.radius_km
+    if radius is None or not math.isfinite(radius):
+        return keys[0][0]
+    inside = [k for k, b in keys if b.inner_km <= radius < b.outer_km]
+    if inside:
+        return inside[0]
+    return keys[-1][0] if radius == keys[-1][1].outer_km else keys[0][0]
 
 
 def band_in_crossover(result) -> dict[str, bool]:  # noqa: ANN001 - SweepResult

@@ -65,6 +65,13 @@ def _docx(path: Path) -> bool:
         return "SYNTHETIC DATA" in z.read("word/document.xml").decode("utf-8")
 
 
+def _qgz(path: Path) -> bool:
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:  # the project's layout note and title, and the embedded styles' titles
+        return all("SYNTHETIC DATA" in z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".qgs"))
+
+
 def _text(path: Path, needle: str) -> bool:
     return needle in path.read_text(encoding="utf-8")
 
@@ -78,6 +85,9 @@ CHECKS = {
     ".geojson": lambda p: MARK in json.loads(p.read_text(encoding="utf-8")).get("description", ""),
     ".qmd": lambda p: _text(p, "<title>") and MARK in p.read_text(encoding="utf-8").split("<title>")[1],
     ".shp": lambda p: p.with_suffix(".qmd").exists() and MARK in p.with_suffix(".qmd").read_text(encoding="utf-8"),
+    # a .qml is the style of the file beside it, whose .qmd (layer metadata) carries the label
+    ".qml": lambda p: p.with_suffix(".qmd").exists() and MARK in p.with_suffix(".qmd").read_text(encoding="utf-8"),
+    ".qgz": _qgz,
     ".svg": lambda p: _text(p, MARK),
     ".png": _image,
     ".tif": _tif,

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 
+import pyogrio
 import pytest
+from pyproj import CRS
 from typer.testing import CliRunner
 
 from spillmap.cli import app
@@ -120,6 +122,8 @@ def test_demo_writes_outputs(runner, tmp_path):
     assert "SYNTHETIC DATA" in (out / "report.html").read_text(encoding="utf-8")
     report = json.loads((out / "weights_summary.json").read_text())
     assert report["weights"]["n_islands"] == 0
+    assert report["layer"]["output_crs"] == "ESRI:102025"  # the written layers' CRS (computations: "crs")
+    assert CRS.from_user_input(pyogrio.read_info(out / "layer.gpkg")["crs"]).to_authority() == ("ESRI", "102025")
     assert sum(report["layer"]["treated_by_year"].values()) > 100
     assert len(report["rings"]) == 12
 

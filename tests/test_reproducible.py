@@ -131,7 +131,7 @@ def test_same_seed_same_bytes(two_runs):
     files = _files(a)
     assert files == _files(b)
     assert {"did/robust_att.csv", "sweep/sweep.csv", "sweep/sweep.parquet", "sweep/sweep_summary.json",
-            "sweep/sweep.svg", "effects.geojson", "spillmap.gpkg", "shapefile/effects.dbf"} <= set(files)
+            "sweep/sweep.svg", "effects.geojson", "spillmap.gpkg", "spillmap.qgz", "shapefile/effects.dbf"} <= set(files)
     different = [f for f in files if Path(f).name not in NOT_COMPARED and not _same(a / f, b / f)]
     assert not different, f"outputs differ between the two runs: {different}"
 

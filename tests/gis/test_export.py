@@ -683,3 +683,101 @@ def test_geotiff_errors(squares, tmp_path):
     with pytest.raises(LayerError, match="has no rows"):
         gis.write_geotiff(squares.iloc[:0], "effect", tmp_path / "x.tif", resolution=250)
     assert _files(tmp_path) == []
+
+
+# --- QGIS sidecar styles and registered CRS --------------------------------------------------
+
+
+def test_shapefile_qml_uses_short_field_names(effects, tmp_path):
+    """The ``.qml`` beside the Shapefile: the GeoPackage style's rules, colours and title, on the .dbf's names."""
+    frame = effects[["uid", "geometry"]].assign(indirect_effect=effects["indirect"],
+                                                indirect_effect_lo=effects["indirect"] - 1.5,
+                                                indirect_effect_hi=effects["indirect"] + 1.5)
+    style = gis.graduated_style("indirect_effect", frame, significance=("indirect_effect_lo", "indirect_effect_hi"),
+                                title="spillover, change in y")
+    path = tmp_path / "effects.shp"
+    mapping = gis.write_shapefile(frame, path, style=style)
+    qml = path.with_suffix(".qml").read_text(encoding="utf-8")
+    title, rules = _qml_rules(_renderer(qml))
+    assert title == style.legend_title
+    assert [(r["label"], r["color"]) for r in rules] == style.legend()
+    named = {n for r in rules for n in re.findall(r'"([^"]+)"', r["filter"])}
+    assert named == {mapping[c] for c in ("indirect_effect", "indirect_effect_lo", "indirect_effect_hi")}
+    assert all(len(n) <= 10 for n in named)
+    assert qml == style.renamed(mapping).to_qml("polygon")
+    short = frame.rename(columns=mapping)
+    codes = style.classify(frame)
+    for i, rule in enumerate(rules):  # the short-name filters pick the units classify() puts in each rule
+        picked = [j for j, row in enumerate(short.drop(columns="geometry").to_dict("records"))
+                  if _qml_match(rule["filter"], row)]
+        code = gis.NOT_SIGNIFICANT if rule["label"] == style.not_significant_label else i
+        assert picked == np.flatnonzero(codes == code).tolist(), rule["label"]
+    gis.write_shapefile(frame, path)  # unstyled again: the stale .qml goes
+    assert not path.with_suffix(".qml").exists()
+
+
+def test_shapefile_style_errors(effects, tmp_path):
+    with pytest.raises(MissingColumnError, match="Column 'total' is not in the layer"):
+        gis.write_shapefile(effects, tmp_path / "e.shp", style=gis.graduated_style("total", [1.0, 2.0]))
+    assert _files(tmp_path) == []
+
+
+def test_styled_geotiff_has_a_class_band_coloured_like_the_vector_layer(squares, tmp_path):
+    """Band 1 the values, band 2 each unit's class as the vector style draws it; the .qml palettes band 2."""
+    style = gis.graduated_style("effect", squares["effect"])
+    path = gis.write_geotiff(squares, "effect", tmp_path / "effect.tif", resolution=250, style=style)
+    root = ET.fromstring(path.with_suffix(".qml").read_text(encoding="utf-8").split("\n", 1)[1])
+    renderer = root.find("pipe/rasterrenderer")
+    assert renderer.get("type") == "paletted" and renderer.get("band") == "2"
+    assert renderer.get("nodataColor") == ""  # nodata drawn transparent
+    entries = renderer.findall("colorPalette/paletteEntry")
+    assert [(e.get("value"), e.get("label"), e.get("color")) for e in entries] == [
+        (str(i + 1), c.label, c.color) for i, c in enumerate(style.classes)]
+    with rasterio.open(path) as src:
+        assert src.count == 2 and src.descriptions[0] == "effect"
+        values, classes = src.read(1), src.read(2)
+    burned = values != -9999.0
+    np.testing.assert_array_equal(burned, classes != -9999.0)
+    expected = style.class_index(values[burned]) + 1  # each pixel's class from its own value
+    np.testing.assert_array_equal(classes[burned], expected)
+    gis.write_geotiff(squares, "effect", path, resolution=250)  # unstyled again: one band, the stale .qml goes
+    assert not path.with_suffix(".qml").exists()
+    with rasterio.open(path) as src:
+        assert src.count == 1
+    # every unit "not significant": band 2 is all 0, drawn in the vector layer's grey with its label
+    grey = gis.graduated_style("effect", squares.assign(lo=-9.0, hi=9.0), significance=("lo", "hi"))
+    assert grey.classes == ()
+    gis.write_geotiff(squares.assign(lo=-9.0, hi=9.0), "effect", path, resolution=250, style=grey)
+    entries = ET.fromstring(path.with_suffix(".qml").read_text(encoding="utf-8").split("\n", 1)[1]).findall(
+        "pipe/rasterrenderer/colorPalette/paletteEntry")
+    assert [(e.get("value"), e.get("color"), e.get("label")) for e in entries] == [
+        ("0", "#bdbdbd", grey.not_significant_label)]
+    with rasterio.open(path) as src:
+        classes = src.read(2)
+    assert set(np.unique(classes[classes != -9999.0])) == {0.0}
+    with pytest.raises(LayerError, match="style classes column 'other', not 'effect'"):
+        gis.write_geotiff(squares, "effect", tmp_path / "x.tif", resolution=250,
+                          style=gis.graduated_style("other", [1.0, 2.0]))
+    assert not (tmp_path / "x.tif").exists()
+
+
+def test_outputs_of_custom_crs_layer_get_the_registered_code(tmp_path):
+    """Layers in spillmap's custom equal-area CRS are written in ESRI:102025 (China); GeoJSON stays EPSG:4326."""
+    china = gis.read_china_layer()[["code", "geometry"]].assign(v=1.0)
+    projected = gis.to_projected(china)
+    assert projected.crs.to_authority() is None  # the CRS distances and centroids are computed in
+    gpkg = gis.write_styled_geopackage(tmp_path / "m.gpkg", {"effects": projected})
+    gis.write_shapefile(projected, tmp_path / "m.shp")
+    tif = gis.write_geotiff(projected, "v", tmp_path / "m.tif", resolution=50_000)
+    geojson = gis.write_geojson(projected, tmp_path / "m.geojson")
+    with sqlite3.connect(gpkg) as db:
+        srs = db.execute("SELECT s.organization, s.organization_coordsys_id FROM gpkg_spatial_ref_sys s "
+                         "JOIN gpkg_contents c ON c.srs_id = s.srs_id WHERE c.table_name = 'effects'").fetchone()
+    assert srs == ("ESRI", 102025)
+    assert gis.read_layer(tmp_path / "m.shp", "code").crs.to_authority() == ("ESRI", "102025")
+    with rasterio.open(tif) as src:
+        assert src.crs.to_authority() == ("ESRI", "102025")
+    assert pyogrio.read_info(geojson)["crs"] == "EPSG:4326"
+    back = gpd.read_file(gpkg).to_crs(china.crs)
+    np.testing.assert_allclose(shapely.get_coordinates(back.geometry.array),
+                               shapely.get_coordinates(china.geometry.array), atol=1e-9)

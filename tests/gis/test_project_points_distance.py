@@ -1,7 +1,11 @@
 """Projection, representative points and distances in km.
 
 Cases: a country-wide extent gets an equal-area conic in metres on the
-layer's own datum, a narrow one a UTM zone; a named geographic CRS is
+layer's own datum (the CRS centroids and planar distances are computed in),
+a narrow one a UTM zone; for outputs, China's cities get the registered
+ESRI:102025 (also on CGCS2000), a narrow layer its UTM EPSG code, and a
+layer no registered equal-area CRS fits (the South Pacific) the custom one,
+without a warning, and ``for_output`` moves only the custom CRS; a named geographic CRS is
 refused; a metric layer is kept; centroid vs point-on-surface on a C-shaped
 unit; a user point layer joined by id (shuffled rows, missing ids, duplicate
 ids, non-points); geodesic distances against an independent pyproj.Geod
@@ -12,11 +16,14 @@ CRS; shuffled rows keep distances attached to ids.
 
 from __future__ import annotations
 
+import warnings
+
 import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
 from pyproj import CRS, Geod
+from spillmap.gis._project import for_output, registered_metric_crs
 
 from spillmap import gis
 from spillmap.errors import CRSError, DuplicateIdError, GeometryError, MissingIdError
@@ -35,6 +42,38 @@ def test_wide_extent_gets_equal_area_conic_on_layer_datum():
 def test_narrow_extent_gets_utm(make_grid):
     layer = make_grid(1, lon0=116.0, lat0=39.0)
     assert gis.suggest_metric_crs(layer).to_epsg() == 32650
+
+
+def test_china_gets_registered_equal_area_for_outputs():
+    china = gis.read_china_layer()
+    crs = registered_metric_crs(china)
+    assert crs.to_authority() == ("ESRI", "102025") and crs.name == "Asia_North_Albers_Equal_Area_Conic"
+    assert gis.is_metric(crs) and crs.coordinate_operation.method_name == "Albers Equal Area"
+    cgcs = gpd.GeoDataFrame(geometry=[shapely.box(73, 18, 135, 53)], crs="EPSG:4490")
+    assert registered_metric_crs(cgcs).to_authority() == ("ESRI", "102025")
+    assert gis.suggest_metric_crs(china).to_authority() is None  # computations keep the custom CRS
+    moved = for_output(gis.to_projected(china))
+    assert moved.crs.to_authority() == ("ESRI", "102025")
+    np.testing.assert_allclose(shapely.get_coordinates(moved.to_crs(china.crs).geometry.array),
+                               shapely.get_coordinates(china.geometry.array), atol=1e-9)
+
+
+def test_narrow_layer_keeps_utm_for_outputs(make_grid):
+    layer = make_grid(1, lon0=116.0, lat0=39.0)
+    assert registered_metric_crs(layer).to_authority() == ("EPSG", "32650")
+    utm = layer.to_crs(32650)
+    assert for_output(utm) is utm and for_output(layer) is layer  # only the custom CRS is moved
+
+
+def test_no_registered_fit_falls_back_to_custom_quietly():
+    pacific = gpd.GeoDataFrame(geometry=[shapely.box(-150, -40, -110, -10)], crs="EPSG:4326")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        crs = registered_metric_crs(pacific)
+        projected = gis.to_projected(pacific)
+        assert for_output(projected) is projected
+    assert crs.to_authority() is None and crs.equals(gis.suggest_metric_crs(pacific))
+    assert crs.coordinate_operation.method_name == "Albers Equal Area"
 
 
 def test_to_projected_refuses_geographic_target(make_grid):

@@ -240,7 +240,10 @@ def test_geotiff_opens_with_values(report):
 LABEL_PROBE = r'''
 import json, os, sys
 
-from qgis.core import QgsApplication, QgsRasterLayer, QgsVectorLayer
+from qgis.core import (QgsApplication, QgsFeatureRequest, QgsMapRendererSequentialJob, QgsMapSettings,
+                       QgsRasterLayer, QgsVectorLayer)
+from qgis.PyQt.QtCore import QSize
+from qgis.PyQt.QtGui import QColor
 
 job = json.load(open(sys.argv[1], encoding="utf-8"))
 app = QgsApplication([], False)
@@ -255,6 +258,36 @@ geojson = QgsVectorLayer(job["geojson"], "effects", "ogr")
 out["geojson"] = [geojson.isValid(), geojson.metadata().abstract()]
 tif = QgsRasterLayer(job["tif"], "tif", "gdal")
 out["tif"] = [tif.isValid(), "SYNTHETIC DATA" in tif.htmlMetadata()]
+# the .qml sidecars QGIS applies on open, and one CRS authority id across the outputs
+out["authid"] = {"gpkg": gpkg.crs().authid(), "shp": shp.crs().authid(), "tif": tif.crs().authid(),
+                 "geojson": geojson.crs().authid()}
+out["shp_renderer"] = shp.renderer().type()
+if out["shp_renderer"] == "RuleRenderer":
+    (group,) = shp.renderer().rootRule().children()
+    out["shp_title"] = group.label()
+    out["shp_rules"] = [[r.label(), r.symbol().color().name(), sorted(
+        str(f["code"]) for f in shp.getFeatures(QgsFeatureRequest().setFilterExpression(r.filterExpression())))]
+        for r in group.children()]
+out["tif_renderer"] = tif.renderer().type()
+palette = {c.value: [c.label, c.color.name()] for c in tif.renderer().classes()} if out["tif_renderer"] == "paletted" else {}
+out["tif_items"] = list(palette.values())
+# the class QGIS draws at each unit's interior point (band 2 through the palette), by unit code
+out["tif_unit_labels"] = {}
+for feature in shp.getFeatures():
+    value, ok = tif.dataProvider().sample(feature.geometry().pointOnSurface().asPoint(), 2)
+    if ok and value in palette:
+        out["tif_unit_labels"][str(feature["code"])] = palette[value][0]
+for key, layer in (("shp_png", shp), ("tif_png", tif)):
+    settings = QgsMapSettings()
+    settings.setLayers([layer])
+    settings.setDestinationCrs(layer.crs())
+    settings.setExtent(layer.extent())
+    settings.setOutputSize(QSize(480, 360))
+    settings.setBackgroundColor(QColor("white"))
+    render = QgsMapRendererSequentialJob(settings)
+    render.start()
+    render.waitForFinished()
+    out[key] = render.renderedImage().save(job[key], "PNG")
 print(job["mark"] + json.dumps(out), flush=True)
 os._exit(0)
 '''
@@ -264,9 +297,60 @@ def test_synthetic_label_as_qgis_shows_it(qgis_env, synthetic_run, tmp_path):
     """A synthetic run's layers: QGIS lists them with a SYNTHETIC title or abstract (Layer Properties ▸ Information)."""
     _, out, _ = synthetic_run
     seen = run_probe(LABEL_PROBE, {"gpkg": str(out / "spillmap.gpkg"), "shp": str(out / "shapefile" / "effects.shp"),
-                                   "geojson": str(out / "effects.geojson"), "tif": str(out / "effects_recv.tif")},
+                                   "geojson": str(out / "effects.geojson"), "tif": str(out / "effects_recv.tif"),
+                                   "shp_png": str(tmp_path / "shp.png"), "tif_png": str(tmp_path / "tif.png")},
                      tmp_path, qgis_env)
     assert seen["gpkg"][:2] == [True, "effects — SYNTHETIC DATA"] and seen["gpkg"][2].startswith("SYNTHETIC DATA")
     assert seen["shp"][:2] == [True, "effects — SYNTHETIC DATA"] and seen["shp"][2].startswith("SYNTHETIC DATA")
     assert seen["geojson"][0] and "SYNTHETIC DATA" in seen["geojson"][1]
     assert seen["tif"] == [True, True]
+    _check_sidecar_styles_and_crs(seen, out, tmp_path)
+
+
+def _check_sidecar_styles_and_crs(seen: dict, out, folder) -> None:
+    """The run's Shapefile and GeoTIFF open styled from their .qml; gpkg, shp and tif share one CRS authority id."""
+    ids = seen["authid"]
+    assert ids["gpkg"] == ids["shp"] == ids["tif"] and ids["gpkg"].split(":")[0] in ("EPSG", "ESRI"), ids
+    assert ids["geojson"] == "EPSG:4326"  # RFC 7946
+    with sqlite3.connect(out / "spillmap.gpkg") as db:
+        qml = db.execute("SELECT styleQML FROM layer_styles WHERE f_table_name = 'effects' AND useAsDefault").fetchone()[0]
+    effects = pyogrio.read_dataframe(out / "spillmap.gpkg", layer="effects")
+    style = _stored_style(qml)
+    assert seen["shp_renderer"] == "RuleRenderer" and seen["shp_title"] == style["title"]
+    assert [r[:2] for r in seen["shp_rules"]] == style["legend"]
+    for label, _, codes in seen["shp_rules"]:  # QGIS's evaluation on the short names = the GeoPackage's rule
+        expected = sorted(effects.loc[[_matches(style["filters"][label], row) for row in
+                                       effects.drop(columns="geometry").to_dict("records")], "code"].astype(str))
+        assert codes == expected, label
+    # the GeoTIFF draws what the vector layer draws: its palette is the legend, and each unit's pixels carry
+    # the rule QGIS put the unit in (units too small to hold a pixel centre at their interior point aside)
+    assert seen["tif_renderer"] == "paletted" and sorted(seen["tif_items"]) == sorted(style["legend"])
+    rule_of = {code: label for label, _, codes in seen["shp_rules"] for code in codes}
+    assert len(seen["tif_unit_labels"]) > 0.5 * len(effects)
+    assert all(rule_of.get(code) == label for code, label in seen["tif_unit_labels"].items())
+    for key in ("shp_png", "tif_png"):
+        assert seen[key]
+        pixels = np.asarray(Image.open(folder / f"{key[:3]}.png").convert("RGB")).reshape(-1, 3)
+        drawn = pixels[(pixels != 255).any(axis=1)]
+        assert len(drawn) > 0.05 * len(pixels), f"{key} is blank"
+        legend_rgb = {tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for _, c in style["legend"]}
+        assert {tuple(p) for p in np.unique(drawn, axis=0)} & legend_rgb, f"{key} shows none of the legend's colours"
+
+
+def _stored_style(qml: str) -> dict:
+    import xml.etree.ElementTree as ET
+
+    group = ET.fromstring(qml.split("\n", 1)[1]).find("renderer-v2/rules/rule")
+    symbols = {s.get("name"): s for s in ET.fromstring(qml.split("\n", 1)[1]).find("renderer-v2/symbols")}
+    legend, filters = [], {}
+    for rule in group:
+        rgba = symbols[rule.get("symbol")].find("layer/prop[@k='color']").get("v").split(",")
+        legend.append([rule.get("label"), "#" + "".join(f"{int(c):02x}" for c in rgba[:3])])
+        filters[rule.get("label")] = rule.get("filter")
+    return {"title": group.get("label"), "legend": legend, "filters": filters}
+
+
+def _matches(expression: str, row: dict) -> bool:
+    from tests.gis.test_export import _qml_match
+
+    return _qml_match(expression, row)
