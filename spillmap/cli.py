@@ -977,6 +977,20 @@ def version() -> None:
     typer.echo(__version__)
 
 
+@app.command("qgis-plugin")
+def qgis_plugin(
+    out: Annotated[Path, out_option()] = Path("."),
+) -> None:
+    """Write the QGIS Processing plugin (spillmap_processing.zip) that runs this spillmap from QGIS."""
+    with _reported():
+        from spillmap.qgis_plugin import write_plugin_zip
+
+        path = write_plugin_zip(out)
+        typer.echo(str(path))
+        typer.echo("Install it in QGIS: Plugins ▸ Manage and Install Plugins ▸ Install from ZIP; the algorithms are "
+                   "in the Processing Toolbox under spillmap.")
+
+
 @app.command()
 def index(
     panel: Annotated[Path, typer.Argument(help="Panel file (CSV, Parquet or Stata .dta).")],

@@ -46,6 +46,8 @@ def _modules() -> dict[str, Path]:
     mods = {}
     for folder, package in ROOMS.items():
         for path in (REPO / folder).rglob("*.py"):
+            if "qgis_plugin_src" in path.parts:
+                continue  # the QGIS plugin's source: package data run by QGIS's Python, not a spillmap module
             parts = [p for p in path.relative_to(REPO / folder).with_suffix("").parts if p != "__init__"]
             mods[".".join([package, *parts])] = path
     return mods
