@@ -45,6 +45,27 @@ def qgis_env_or_skip(runtime: Path) -> dict[str, str]:
     return env
 
 
+#: Put before every probe script: ``render_png(layer, path)`` draws one layer, white background, to a PNG.
+PRELUDE = r'''
+def render_png(layer, path, size=(480, 360)):
+    """Render ``layer`` alone over its extent in its CRS to the PNG ``path``; True when saved."""
+    from qgis.core import QgsMapRendererSequentialJob, QgsMapSettings
+    from qgis.PyQt.QtCore import QSize
+    from qgis.PyQt.QtGui import QColor
+
+    settings = QgsMapSettings()
+    settings.setLayers([layer])
+    settings.setDestinationCrs(layer.crs())
+    settings.setExtent(layer.extent())
+    settings.setOutputSize(QSize(*size))
+    settings.setBackgroundColor(QColor("white"))
+    render = QgsMapRendererSequentialJob(settings)
+    render.start()
+    render.waitForFinished()
+    return render.renderedImage().save(path, "PNG")
+'''
+
+
 def run_probe(script: str, job: dict[str, Any], folder: Path, env: dict[str, str], *,
               name: str = "probe") -> dict[str, Any]:
     """Run ``script`` in QGIS's Python with ``job`` (JSON, its path in ``sys.argv[1]``); return its report.
@@ -53,7 +74,8 @@ def run_probe(script: str, job: dict[str, Any], folder: Path, env: dict[str, str
     A failed run or a missing report fails the test with the tail of QGIS's output.
     """
     path, job_path = folder / f"{name}.py", folder / f"{name}.json"
-    path.write_text(script, encoding="utf-8")
+    head, sep, body = script.partition("\nimport ")  # after the probe's docstring/first lines, before its imports
+    path.write_text(head + PRELUDE + sep + body if sep else PRELUDE + script, encoding="utf-8")
     job_path.write_text(json.dumps({**job, "mark": REPORT_MARK}), encoding="utf-8")
     run = subprocess.run([QGIS_PYTHON, str(path), str(job_path)], check=False, env=env, capture_output=True,
                          text=True, timeout=TIMEOUT_S)

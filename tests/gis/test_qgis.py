@@ -79,17 +79,7 @@ for name in job["layers"]:
         opened[name] = layer
     report["layers"][name] = info
 
-shown = opened[job["render"]]
-settings = QgsMapSettings()
-settings.setLayers([shown])
-settings.setDestinationCrs(shown.crs())
-settings.setExtent(shown.extent())
-settings.setOutputSize(QSize(480, 360))
-settings.setBackgroundColor(QColor("white"))
-render = QgsMapRendererSequentialJob(settings)
-render.start()
-render.waitForFinished()
-report["png_saved"] = render.renderedImage().save(job["png"], "PNG")
+report["png_saved"] = render_png(opened[job["render"]], job["png"])
 
 report["add_style_error"] = opened[job["add_style"]].saveStyleToDatabase("qgis_added", "saved by QGIS", False, "")
 
@@ -278,16 +268,7 @@ for feature in shp.getFeatures():
     if ok and value in palette:
         out["tif_unit_labels"][str(feature["code"])] = palette[value][0]
 for key, layer in (("shp_png", shp), ("tif_png", tif)):
-    settings = QgsMapSettings()
-    settings.setLayers([layer])
-    settings.setDestinationCrs(layer.crs())
-    settings.setExtent(layer.extent())
-    settings.setOutputSize(QSize(480, 360))
-    settings.setBackgroundColor(QColor("white"))
-    render = QgsMapRendererSequentialJob(settings)
-    render.start()
-    render.waitForFinished()
-    out[key] = render.renderedImage().save(job[key], "PNG")
+    out[key] = render_png(layer, job[key])
 print(job["mark"] + json.dumps(out), flush=True)
 os._exit(0)
 '''

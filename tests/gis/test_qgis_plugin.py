@@ -213,16 +213,7 @@ def run(alg, params):
 
 
 def render(layer):
-    settings = QgsMapSettings()
-    settings.setLayers([layer])
-    settings.setDestinationCrs(layer.crs())
-    settings.setExtent(layer.extent())
-    settings.setOutputSize(QSize(480, 360))
-    settings.setBackgroundColor(QColor("white"))
-    job_ = QgsMapRendererSequentialJob(settings)
-    job_.start()
-    job_.waitForFinished()
-    report["png_saved"] = job_.renderedImage().save(job["png"], "PNG")
+    report["png_saved"] = render_png(layer, job["png"])
 
 
 layer = job["layer"]
