@@ -35,7 +35,7 @@ from spillmap._files import atomic_path
 from spillmap.errors import CRSError, GeometryError, LayerError, MissingColumnError
 
 from ._project import for_output
-from ._styles import UNCLASSED, GeometryKind, LayerStyle
+from ._styles import QGIS_VERSION, UNCLASSED, GeometryKind, LayerStyle, qgis_document
 
 __all__ = [
     "write_styled_geopackage",
@@ -416,14 +416,13 @@ def _describe_layers(gpkg: Path, names: list[str], label: str | None, descriptio
 
 def _write_qmd(path: Path, name: str, label: str | None, description: str | None) -> None:
     """A QGIS layer-metadata sidecar (``.qmd``, read as the layer's default metadata): title and abstract."""
-    root = ET.Element("qgis", version="3.22.16-Białowieża")
+    root = ET.Element("qgis", version=QGIS_VERSION)
     for tag, text in (("identifier", name), ("parentidentifier", ""), ("language", ""), ("type", "dataset"),
                       ("title", _title(name, label, None)), ("abstract", description or "")):
         ET.SubElement(root, tag).text = text
     for tag in ("links", "keywords", "fees", "encoding", "crs", "extent"):
         ET.SubElement(root, tag)
-    path.write_text("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
-                    + ET.tostring(root, encoding="unicode") + "\n", encoding="utf-8")
+    path.write_text(qgis_document(root), encoding="utf-8")
 
 
 def _sidecar_qmd(target: Path, label: str | None, description: str | None) -> None:

@@ -82,7 +82,7 @@ def suggest_metric_crs(frame: gpd.GeoSeries | gpd.GeoDataFrame) -> CRS:
             latitude_false_origin=lat_c,
             longitude_false_origin=lon_c,
         )
-    return ProjectedCRS(conversion=conversion, geodetic_crs=geographic, name="spillmap equal-area")
+    return ProjectedCRS(conversion=conversion, geodetic_crs=geographic, name=_CUSTOM_NAME)
 
 
 def registered_metric_crs(frame: gpd.GeoSeries | gpd.GeoDataFrame) -> CRS:

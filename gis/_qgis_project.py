@@ -39,7 +39,7 @@ from pathlib import Path
 from spillmap._files import atomic_path
 from spillmap.errors import LayerError
 
-from ._styles import GeometryKind, LayerStyle
+from ._styles import QGIS_VERSION, GeometryKind, LayerStyle, qgis_document
 
 __all__ = ["LABEL_SCALE", "LAYOUT_NAME", "default_groups", "write_qgis_project"]
 
@@ -49,8 +49,6 @@ LABEL_SCALE = 4_000_000
 LAYOUT_NAME = "spillmap"
 #: QGIS's default north arrow (bundled with QGIS).
 NORTH_ARROW = ":/images/north_arrows/layout_default_north_arrow.svg"
-_VERSION = "3.22.16-Białowieża"
-_DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>"
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _UUIDS = uuid.UUID("5d1c6a8e-2f34-4c0e-9a51-7e1f0b6c2d90")  # namespace of the layout items' ids
 #: Layout item types (QgsLayoutItemRegistry).
@@ -176,7 +174,7 @@ def write_qgis_project(
             groups.setdefault("effects", []).append(entry.name)
             entries.append(entry)
     root = _project(entries, groups, shown, title=title, note=note, map_layer=map_layer)
-    text = _DOCTYPE + "\n" + ET.tostring(root, encoding="unicode") + "\n"
+    text = qgis_document(root)
     info = zipfile.ZipInfo(target.stem + ".qgs", date_time=_ZIP_DATE)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
@@ -217,8 +215,8 @@ def _vector_entry(name: str, relative: str, info: dict, style: LayerStyle | Sequ
     source = f"{relative}|layername={name}"
     _common(layer, name, source, "ogr", crs, bounds)
     ET.SubElement(layer, "provider", encoding="UTF-8").text = "ogr"
-    if style is not None:
-        first = style if isinstance(style, LayerStyle) else style[0]
+    first = style if style is None or isinstance(style, LayerStyle) else style[0]
+    if first is not None:
         qml = ET.fromstring(first.to_qml(kind or "polygon"))
         for tag in ("renderer-v2", "labeling"):
             layer.extend(qml.findall(tag))
@@ -228,8 +226,8 @@ def _vector_entry(name: str, relative: str, info: dict, style: LayerStyle | Sequ
     ET.SubElement(layer, "featureBlendMode").text = "0"
     ET.SubElement(layer, "layerOpacity").text = "1"
     entry = _Entry(name, layer, source, "ogr", crs, bounds)
-    if style is not None:
-        entry.title = (style if isinstance(style, LayerStyle) else style[0]).legend_title
+    if first is not None:
+        entry.title = first.legend_title
     return entry
 
 
@@ -313,7 +311,7 @@ def _project(entries: list[_Entry], groups: Mapping[str, Sequence[str]], shown: 
              note: str | None, map_layer: str) -> ET.Element:
     by_name = {e.name: e for e in entries}
     main = by_name[map_layer]
-    root = ET.Element("qgis", {"version": _VERSION, "projectname": title})
+    root = ET.Element("qgis", {"version": QGIS_VERSION, "projectname": title})
     ET.SubElement(root, "homePath", path="")
     ET.SubElement(root, "title").text = title
     if main.crs is not None:

@@ -78,6 +78,13 @@ _SIDE_PICKS = {1: (2,), 2: (1, 3), 3: (0, 2, 3), 4: (0, 1, 2, 3), 5: (0, 1, 2, 3
 _PURPLES = ("#fcfbfd", "#efedf5", "#dadaeb", "#bcbddc", "#9e9ac8", "#807dba", "#6a51a3", "#54278f", "#3f007d")
 _OUTLINE = "#969696"
 _QML_DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>"
+#: The QGIS version spillmap's QGIS XML (styles, layer metadata, projects) is written for.
+QGIS_VERSION = "3.22.16-Białowieża"
+
+
+def qgis_document(root: ET.Element) -> str:
+    """``root`` as a QGIS XML document (QML style, ``.qmd`` metadata, ``.qgs`` project): doctype line, then the XML."""
+    return _QML_DOCTYPE + "\n" + ET.tostring(root, encoding="unicode") + "\n"
 _SLD = "http://www.opengis.net/sld"
 _SE = "http://www.opengis.net/se"
 _OGC = "http://www.opengis.net/ogc"
@@ -230,7 +237,7 @@ class LayerStyle:
         """
         if geometry not in _SYMBOL:
             raise LayerError(f"Unknown geometry={geometry!r}; use 'polygon', 'line' or 'point'.")
-        root = ET.Element("qgis", version="3.22.16-Białowieża", styleCategories="Symbology")
+        root = ET.Element("qgis", version=QGIS_VERSION, styleCategories="Symbology")
         renderer = ET.SubElement(root, "renderer-v2", {
             "type": "RuleRenderer", "symbollevels": "0", "forceraster": "0", "enableorderby": "0",
             "referencescale": "-1",
@@ -245,7 +252,7 @@ class LayerStyle:
         for tag, text in (("blendMode", "0"), ("featureBlendMode", "0"), ("layerOpacity", "1")):
             ET.SubElement(root, tag).text = text
         ET.SubElement(root, "layerGeometryType").text = str(("point", "line", "polygon").index(geometry))
-        return _QML_DOCTYPE + "\n" + ET.tostring(root, encoding="unicode") + "\n"
+        return qgis_document(root)
 
     def renamed(self, names: Mapping[str, str]) -> LayerStyle:
         """The same style on renamed columns (e.g. a Shapefile's 10-byte field names); others keep theirs."""
@@ -273,7 +280,7 @@ class LayerStyle:
         the raster draws what the vector layer draws, with the same legend.
         Nodata pixels are transparent.
         """
-        root = ET.Element("qgis", version="3.22.16-Białowieża", styleCategories="Symbology")
+        root = ET.Element("qgis", version=QGIS_VERSION, styleCategories="Symbology")
         pipe = ET.SubElement(root, "pipe")
         renderer = ET.SubElement(pipe, "rasterrenderer", {
             "type": "paletted", "band": str(band), "opacity": "1", "alphaBand": "-1", "nodataColor": ""})
@@ -292,7 +299,7 @@ class LayerStyle:
                       colorizeRed="255", colorizeGreen="128", colorizeBlue="128", colorizeStrength="100")
         ET.SubElement(pipe, "rasterresampler", maxOversampling="2")
         ET.SubElement(root, "blendMode").text = "0"
-        return _QML_DOCTYPE + "\n" + ET.tostring(root, encoding="unicode") + "\n"
+        return qgis_document(root)
 
     def to_sld(self, layer: str, geometry: GeometryKind = "polygon") -> str:
         """The style as OGC SLD 1.1 (the QML's rules, same filters), for tools other than QGIS."""
