@@ -45,6 +45,8 @@ DENSE_TRACE_MAX_N = 5000
 #: with the eigenvalues so refits compute tr(G'G) in O(N²) instead of an N×N solve
 #: (two N×N float arrays kept: 400 MB at 5,000 units).
 EIGENVECTOR_MAX_N = 5000
+#: Up to this many units the dense symmetric S is kept once built (8 MB at 1,000 units).
+SYMMETRIC_TEMPLATE_MAX_N = 1000
 #: Fits of the same weights that use the Cholesky route before the eigenvectors are computed:
 #: one up to 2,000 units; above, three (a full eigen-decomposition costs about three to four
 #: Cholesky inverses, so a W fitted a few times never pays more than about twice the old cost).
@@ -152,14 +154,22 @@ class PreparedWeights:
     def _symmetric_dense(self) -> tuple[np.ndarray, np.ndarray]:
         """A fresh dense S over the linked units (callers may overwrite it) and the linked mask.
 
-        Built from the sparse C once (~1.2 ms at N=370) and copied after that (~0.1 ms): the first
-        fit needs S for the eigenvalues and again for the information matrix.
+        Up to SYMMETRIC_TEMPLATE_MAX_N units S is built once (~1.2 ms at N=370) and copied after that
+        (~0.1 ms): the first fit needs it for the eigenvalues and again for the information matrix.
+        Above, a kept copy would hold N² floats for as long as the weights stay cached, so S is rebuilt.
         """
-        template, linked = self._symmetric_template
-        return template.copy(), linked
+        if self.n <= SYMMETRIC_TEMPLATE_MAX_N:
+            template, linked = self._symmetric_template
+            return template.copy(), linked
+        return self._build_symmetric_dense()
 
     @cached_property
     def _symmetric_template(self) -> tuple[np.ndarray, np.ndarray]:
+        dense, linked = self._build_symmetric_dense()
+        dense.flags.writeable = False
+        return dense, linked
+
+    def _build_symmetric_dense(self) -> tuple[np.ndarray, np.ndarray]:
         c, d = self.symmetric_base  # type: ignore[misc]
         linked = d > 0
         scale = 1.0 / np.sqrt(d[linked])
@@ -167,7 +177,6 @@ class PreparedWeights:
         dense = sub.toarray()  # dense scaling: sparse diag products cost more than the N² multiply below 5,000
         dense *= scale[:, None]
         dense *= scale[None, :]
-        dense.flags.writeable = False
         return dense, linked
 
     @cached_property
