@@ -8,7 +8,8 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
-from spillmap.errors import SpillmapError
+from spillmap._files import atomic_path
+from spillmap.errors import OutputFolderError, SpillmapError
 
 __all__ = ["PLUGIN", "ZIP_NAME", "plugin_source", "spillmap_command", "write_plugin_zip"]
 
@@ -66,22 +67,21 @@ def write_plugin_zip(out: str | os.PathLike[str], *, version: str | None = None,
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
         raise SpillmapError(f"--out {folder} is a file, not a folder; give a folder for {ZIP_NAME}.")
+    target = folder / ZIP_NAME
+    entries = _entries(version or __version__, command or spillmap_command())
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / ZIP_NAME
-        tmp = folder / f".{ZIP_NAME}.tmp"
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            dirs = sorted({name.rsplit("/", 1)[0] + "/" for name in _entries(version or __version__, "")})
-            for d in dirs:
+        with atomic_path(target) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for d in sorted({name.rsplit("/", 1)[0] + "/" for name in entries}):
                 info = zipfile.ZipInfo(d, ZIP_DATE)
                 info.external_attr = (0o40755 << 16) | 0x10
                 zf.writestr(info, b"")
-            for name, data in _entries(version or __version__, command or spillmap_command()).items():
+            for name, data in entries.items():
                 info = zipfile.ZipInfo(name, ZIP_DATE)
                 info.compress_type = zipfile.ZIP_DEFLATED
                 info.external_attr = 0o100644 << 16
                 zf.writestr(info, data)
-        os.replace(tmp, target)
+    except OutputFolderError:
+        raise  # atomic_path's own words: the folder, what happened, the fix
     except OSError as exc:
         raise SpillmapError(f"cannot write {ZIP_NAME} in '{folder}': {exc.strerror or exc}; choose a folder you can "
                             "write to (--out).") from None

@@ -497,11 +497,14 @@ def _export(layers: dict, styles: dict, stage: Path, config: RunConfig, note: st
     if "gpkg" in formats:
         written.append(gis.write_styled_geopackage(stage / "spillmap.gpkg", layers, styles, **label))
     main = layers.get("effects")
+    # the effects layer's styles: the first is its default (the Shapefile's .qml, the project's title)
+    main_styles = styles.get("effects") or ()
+    main_styles = (main_styles,) if isinstance(main_styles, gis.LayerStyle) else tuple(main_styles)
     if main is not None:
         if "shp" in formats:
             shp = stage / "shapefile" / "effects.shp"
             shp.parent.mkdir(exist_ok=True)
-            gis.write_shapefile(main, shp, style=next(iter(styles.get("effects") or ()), None), **label)
+            gis.write_shapefile(main, shp, style=main_styles[0] if main_styles else None, **label)
             written += sorted(shp.parent.iterdir())
         if "geojson" in formats:
             written.append(gis.write_geojson(main, stage / "effects.geojson", **label))
@@ -513,19 +516,17 @@ def _export(layers: dict, styles: dict, stage: Path, config: RunConfig, note: st
                                              resolution=config["output"]["geotiff_resolution_m"],
                                              nodata=config["output"]["geotiff_nodata"],
                                              crs=config["output"]["geotiff_crs"], **label,
-                                             style=next((s for s in styles.get("effects") or () if s.column == column), None)))
+                                             style=next((s for s in main_styles if s.column == column), None)))
             written += [p for p in [tif.with_suffix(".qmd"), tif.with_suffix(".qml")] if p.exists()]
     if "gpkg" in formats:  # the QGIS project over the GeoPackage (and the GeoTIFF, when it has a .qml sidecar)
         from spillmap.sweep import crossover_band
 
         band = crossover_band(sweep_result, layers) if sweep_result is not None else None
-        main_style = styles.get("effects")
-        main_style = main_style[0] if isinstance(main_style, (tuple, list)) else main_style
         tifs = [stage / f"effects_{config['output']['map_column']}.tif"] if "tif" in formats and main is not None else []
         written.append(gis.write_qgis_project(
             stage / "spillmap.qgz", stage / "spillmap.gpkg", list(layers), styles,
             visible={n for n in ("effects", band) if n is not None and n in layers},
             labels={n: name_col for n in ("effects",) if n in layers and name_col and name_col in layers[n]},
-            title=f"spillmap: {main_style.legend_title}" if main_style is not None else "spillmap",
+            title=f"spillmap: {main_styles[0].legend_title}" if main_styles else "spillmap",
             note=note, rasters=[p for p in tifs if p.exists()]))
     return written
